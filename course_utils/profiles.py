@@ -1,0 +1,144 @@
+"""Run profiles: one object holding every size knob of the course (lesson 00).
+
+A notebook reads its numbers (epochs, dataset size, batch size, model width...) from the profile
+returned by :func:`course_utils.setup` and never branches on the profile's name, so the ``gpu``
+profile runs exactly the same code as ``cpu`` and ``smoke``, only bigger.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+
+ENV_VAR = "COURSE_PROFILE"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Every number that sets how big a lesson runs. Read these; never test ``profile.name``."""
+
+    name: str
+    description: str
+    # data
+    n_train: int  #: images in a training set (a cap: smaller datasets are used whole)
+    n_test: int  #: images in a test / held-out set
+    image_size: int  #: side of natural-image crops (restoration lessons)
+    # training
+    batch_size: int
+    classifier_epochs: int  #: lesson 03's CNN classifier
+    gan_epochs: int  #: DCGAN and its stabilised variants (lessons 06, 08)
+    inpaint_epochs: int  #: CNN inpainters (lessons 10, 11)
+    toy_steps: int  #: steps of the 1-D toy GAN (lesson 04)
+    max_steps: int | None  #: hard cap on steps per training run (None = no cap)
+    # models
+    width: int  #: base number of filters of the course's CNNs
+    latent_dim: int  #: size of the GAN noise vector z
+    # evaluation and pictures
+    n_eval: int  #: samples used by metrics (FID, KID, precision/recall)
+    n_show: int  #: images in a sample grid
+    # hardware settings (switched on by setup() only where the hardware supports them)
+    mixed_precision: str | None  #: Keras policy, e.g. "mixed_float16"; None = float32
+    jit_compile: bool  #: XLA-compile the train steps
+    memory_growth: bool  #: let TensorFlow grow GPU memory instead of taking it all
+
+    def replace(self, **changes) -> "Profile":
+        """A copy with some knobs changed, e.g. ``profile.replace(gan_epochs=5)``."""
+        unknown = sorted(set(changes) - {f.name for f in dataclasses.fields(self)})
+        if unknown:
+            raise ValueError(
+                f"Profile has no knob(s) {', '.join(unknown)}; "
+                f"the knobs are: {', '.join(f.name for f in dataclasses.fields(self))}."
+            )
+        return dataclasses.replace(self, **changes)
+
+    def summary(self) -> str:
+        """The knobs as aligned ``name: value`` lines, for the setup report."""
+        rows = [(f.name, getattr(self, f.name)) for f in dataclasses.fields(self)]
+        rows = [(k, v) for k, v in rows if k not in ("name", "description")]
+        width = max(len(k) for k, _ in rows)
+        return "\n".join(f"  {k:<{width}} : {v}" for k, v in rows)
+
+
+PROFILES: dict[str, Profile] = {
+    "smoke": Profile(
+        name="smoke",
+        description="tests and CI: every notebook end to end in seconds, offline; results are not meaningful",
+        n_train=256,
+        n_test=64,
+        image_size=32,
+        batch_size=32,
+        classifier_epochs=1,
+        gan_epochs=1,
+        inpaint_epochs=1,
+        toy_steps=50,
+        max_steps=4,
+        width=8,
+        latent_dim=16,
+        n_eval=64,
+        n_show=16,
+        mixed_precision=None,
+        jit_compile=False,
+        memory_growth=True,
+    ),
+    "cpu": Profile(
+        name="cpu",
+        description="a laptop without a GPU: each training lesson in a few minutes, results clearly visible",
+        n_train=20_000,
+        n_test=2_000,
+        image_size=32,
+        batch_size=128,
+        classifier_epochs=2,
+        gan_epochs=5,
+        inpaint_epochs=5,
+        toy_steps=2_000,
+        max_steps=None,
+        width=32,
+        latent_dim=64,
+        n_eval=2_000,
+        n_show=36,
+        mixed_precision=None,
+        jit_compile=False,
+        memory_growth=True,
+    ),
+    "gpu": Profile(
+        name="gpu",
+        description="full training on a GPU (Colab): converged runs comparable with published results",
+        n_train=60_000,
+        n_test=10_000,
+        image_size=64,
+        batch_size=256,
+        classifier_epochs=10,
+        gan_epochs=50,
+        inpaint_epochs=40,
+        toy_steps=5_000,
+        max_steps=None,
+        width=64,
+        latent_dim=100,
+        n_eval=10_000,
+        n_show=64,
+        mixed_precision="mixed_float16",
+        jit_compile=True,
+        memory_growth=True,
+    ),
+}
+
+
+def get_profile(name: str | None = None, *, gpu_available: bool | None = None) -> Profile:
+    """Return the run profile: ``name``, else ``$COURSE_PROFILE``, else ``gpu`` with a GPU and ``cpu`` without.
+
+    ``gpu_available`` is asked of TensorFlow when it is needed and not given.
+    """
+    chosen = name if name is not None else os.environ.get(ENV_VAR, "").strip() or None
+    if chosen is None:
+        if gpu_available is None:
+            import tensorflow as tf
+
+            gpu_available = bool(tf.config.list_physical_devices("GPU"))
+        chosen = "gpu" if gpu_available else "cpu"
+    key = chosen.strip().lower()
+    if key not in PROFILES:
+        source = "profile name" if name is not None else f"environment variable {ENV_VAR}"
+        valid = ", ".join(repr(p) for p in PROFILES)
+        raise ValueError(f"Unknown run profile {chosen!r} (from the {source}); choose one of {valid}.")
+    return PROFILES[key]
