@@ -42,7 +42,7 @@ class Profile:
     jit_compile: bool  #: XLA-compile the train steps
     memory_growth: bool  #: let TensorFlow grow GPU memory instead of taking it all
 
-    def replace(self, **changes) -> "Profile":
+    def replace(self, **changes) -> Profile:
         """A copy with some knobs changed, e.g. ``profile.replace(gan_epochs=5)``."""
         unknown = sorted(set(changes) - {f.name for f in dataclasses.fields(self)})
         if unknown:
