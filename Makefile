@@ -1,0 +1,39 @@
+# The course's two commands (see README.md):
+#   make lab    set up (once) and open the course in JupyterLab
+#   make test   set up (once) and run every test, notebooks included
+# Set-up creates .venv/ with a Python 3.10-3.12 found on the PATH (or PYTHON=/path/to/python3.x).
+
+PYTHON ?= $(shell for p in python3.12 python3.11 python3.10 python3; do \
+	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(not (3, 10) <= sys.version_info[:2] <= (3, 12))' \
+	2>/dev/null && echo $$p && break; done)
+VENV ?= .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: lab test setup student stage-data benchmarks clean
+
+lab: setup
+	$(BIN)/jupyter lab notebooks/
+
+test: setup
+	$(BIN)/python -m pytest --nbval-lax tests notebooks --durations=25 $(PYTEST_ARGS)
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@test -n "$(PYTHON)" || { echo "The course needs Python 3.10, 3.11 or 3.12 and none was found on the PATH." \
+		"Install one, or run: make PYTHON=/path/to/python3.11 $(MAKECMDGOALS)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=23"
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $@
+	@echo "Set-up done: $(VENV) holds the course's Python environment."
+
+student: setup
+	$(BIN)/python tools/make_student_version.py
+
+stage-data: setup
+	$(BIN)/python -m course_utils.datasets stage --all
+
+clean:
+	rm -rf $(VENV) runs student .pytest_cache

@@ -1,0 +1,99 @@
+"""Colab support, exercised with a fake ``google.colab`` module (the real one exists only on Colab)."""
+
+import os
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+from course_utils import colab
+
+
+@pytest.fixture
+def fake_colab(monkeypatch, tmp_path):
+    """Install a fake google.colab with the two services the course uses, recording their calls."""
+    calls = []
+    google = types.ModuleType("google")
+    google_colab = types.ModuleType("google.colab")
+    output = types.ModuleType("google.colab.output")
+    drive = types.ModuleType("google.colab.drive")
+    output.enable_custom_widget_manager = lambda: calls.append("widgets")
+
+    def mount(point):
+        calls.append(("mount", point))
+        Path(point, "MyDrive").mkdir(parents=True, exist_ok=True)
+
+    drive.mount = mount
+    google.colab = google_colab
+    google_colab.output = output
+    google_colab.drive = drive
+    for name, module in {
+        "google": google,
+        "google.colab": google_colab,
+        "google.colab.output": output,
+        "google.colab.drive": drive,
+    }.items():
+        monkeypatch.setitem(sys.modules, name, module)
+    monkeypatch.setattr(colab, "DRIVE_MOUNT_POINT", str(tmp_path / "drive"))
+    monkeypatch.delenv("COURSE_RUNS_DIR", raising=False)
+    return calls
+
+
+def test_repository_url_comes_from_pyproject():
+    text = (colab.PROJECT_ROOT / "pyproject.toml").read_text()
+    url = colab.repository_url()
+    assert url.startswith("https://github.com/")
+    assert f'Repository = "{url}"' in text
+
+
+def test_badge_links_the_notebook_on_colab():
+    badge = colab.badge_markdown("notebooks/00_welcome_and_setup.ipynb")
+    owner_repo = colab.repository_url().removeprefix("https://github.com/")
+    assert badge.startswith("[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]")
+    assert f"github/{owner_repo}/blob/main/notebooks/00_welcome_and_setup.ipynb)" in badge
+
+
+def test_not_colab_by_default():
+    assert not colab.in_colab()
+    assert colab.enable_widgets() is False
+    assert colab.use_drive_for_runs() is None
+
+
+def test_widgets_and_drive_on_fake_colab(fake_colab, tmp_path):
+    assert colab.in_colab()
+    assert colab.enable_widgets() is True
+    folder = colab.use_drive_for_runs("course/runs")
+    assert folder == tmp_path / "drive" / "MyDrive" / "course" / "runs"
+    assert folder.is_dir()
+    assert os.environ["COURSE_RUNS_DIR"] == str(folder)
+    assert fake_colab == ["widgets", ("mount", str(tmp_path / "drive"))]
+
+
+@pytest.mark.parametrize("bad", ["", "/abs/path", None])
+def test_drive_folder_must_be_relative(bad):
+    with pytest.raises(ValueError, match="inside your Drive"):
+        colab.use_drive_for_runs(bad)
+
+
+def test_bootstrap_clones_and_installs_on_colab(fake_colab, monkeypatch):
+    commands, moves = [], []
+    monkeypatch.setattr(subprocess, "run", lambda cmd, **kw: commands.append(cmd))
+    monkeypatch.setattr(os, "chdir", moves.append)
+    real_isdir = os.path.isdir
+    monkeypatch.setattr(os.path, "isdir", lambda p: False if p == colab.COLAB_COURSE_DIR else real_isdir(p))
+    exec(compile(colab.bootstrap_source(), "<bootstrap>", "exec"), {})
+    assert commands[0] == ["git", "clone", "--depth", "1", colab.repository_url(), colab.COLAB_COURSE_DIR]
+    assert commands[1][1:] == ["-m", "pip", "install", "-q", "--no-deps", "-e", colab.COLAB_COURSE_DIR]
+    assert moves == [f"{colab.COLAB_COURSE_DIR}/notebooks"]
+
+
+def test_bootstrap_does_nothing_but_find_the_helpers_elsewhere(monkeypatch, tmp_path):
+    commands = []
+    monkeypatch.setattr(subprocess, "run", lambda cmd, **kw: commands.append(cmd))
+    monkeypatch.chdir(colab.PROJECT_ROOT / "notebooks")
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p != str(colab.PROJECT_ROOT)])
+    exec(compile(colab.bootstrap_source(), "<bootstrap>", "exec"), {})
+    assert commands == []
+    assert str(colab.PROJECT_ROOT) in sys.path
