@@ -1,0 +1,55 @@
+"""Format notebooks deterministically: no outputs or execution counts, sorted keys, indent 1, stable cell ids.
+
+Usage::
+
+    python tools/format_notebooks.py            # format every notebooks/*.ipynb in place
+    python tools/format_notebooks.py --check    # exit 1 naming the notebooks that are not formatted
+    python tools/format_notebooks.py path/to/a.ipynb path/to/folder
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+if __name__ == "__main__" and not __package__:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tools import notebooks as nbt  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: format (or with --check, only verify) the given notebooks."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if a notebook is not formatted")
+    parser.add_argument("paths", nargs="*", help="notebooks or folders (default: notebooks/*.ipynb)")
+    args = parser.parse_args(argv)
+    dirty, failed = [], []
+    try:
+        paths = nbt.notebook_paths(args.paths)
+    except FileNotFoundError as error:
+        parser.error(str(error))
+    for path in paths:
+        shown = nbt.display_path(path)
+        text = path.read_text(encoding="utf-8")
+        try:
+            formatted = nbt.format_text(text, where=shown)
+        except ValueError as error:
+            failed.append(f"{shown}: cannot format: {error}")
+            continue
+        if formatted != text:
+            dirty.append(shown)
+            if not args.check:
+                path.write_text(formatted, encoding="utf-8")
+                print(f"formatted {shown}")
+    for message in failed:
+        print(message, file=sys.stderr)
+    if args.check and dirty:
+        print("Not formatted (run `python tools/format_notebooks.py`): " + ", ".join(dirty), file=sys.stderr)
+        return 1
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
