@@ -234,3 +234,17 @@ def test_script_cli_builds_a_stamped_formatted_notebook(tmp_path: Path) -> None:
     command = [sys.executable, "tools/notebook_source.py", "to-py", str(FIXTURE)]
     result = subprocess.run(command, cwd=nbt.PROJECT_ROOT, capture_output=True, text=True)
     assert result.returncode == 0 and result.stdout == notebook_source.notebook_to_py(nbt.load(FIXTURE))
+
+
+def test_readme_badges_follow_the_repository_address(monkeypatch):
+    from tools import stamp_notebooks
+
+    stale = (
+        "| 00 | [Welcome](notebooks/00_welcome_and_setup.ipynb) | x | [![Open In Colab]"
+        "(https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/"
+        "old-owner/old-repo/blob/main/notebooks/00_welcome_and_setup.ipynb) |\n"
+    )
+    stamped = stamp_notebooks.stamp_readme_text(stale)
+    assert "old-owner" not in stamped
+    assert colab.badge_markdown("notebooks/00_welcome_and_setup.ipynb") in stamped
+    assert stamp_notebooks.stamp_readme_text(stamped) == stamped

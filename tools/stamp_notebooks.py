@@ -7,12 +7,14 @@ Usage::
     python tools/stamp_notebooks.py notebooks/03_cnn_classifier.ipynb
 
 The badge and bootstrap text come from ``course_utils.colab``; edit them there (or the repository
-address in ``pyproject.toml``), then run this tool.
+address in ``pyproject.toml``), then run this tool. It also refreshes the Colab badges of the course map in
+``README.md``, so one edit of the address moves every link.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -96,6 +98,15 @@ def stamp_text(text: str, name: str) -> str:
     return nbt.dumps(stamp(nbt.loads(text, where=name), name))
 
 
+README = nbt.PROJECT_ROOT / "README.md"
+_README_BADGE = re.compile(r"\[!\[Open In Colab\]\([^)]*\)\]\([^)]*/(notebooks/[0-9]{2}_[a-z0-9_]+\.ipynb)\)")
+
+
+def stamp_readme_text(text: str) -> str:
+    """``text`` (the README) with every course-map Colab badge rebuilt from the current repository address."""
+    return _README_BADGE.sub(lambda match: colab.badge_markdown(match.group(1)), text)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command line: stamp (or with --check, only verify) the given notebooks."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -120,6 +131,14 @@ def main(argv: list[str] | None = None) -> int:
             if not args.check:
                 path.write_text(stamped, encoding="utf-8")
                 print(f"stamped {shown}")
+    if not args.paths and README.exists():
+        text = README.read_text(encoding="utf-8")
+        stamped = stamp_readme_text(text)
+        if stamped != text:
+            stale.append("README.md")
+            if not args.check:
+                README.write_text(stamped, encoding="utf-8")
+                print("stamped README.md")
     for message in failed:
         print(message, file=sys.stderr)
     if args.check and stale:
