@@ -1,0 +1,19 @@
+"""Exercise checks: each runs the learner's code on several cases and says, in plain words, what is wrong.
+
+A notebook calls ``checks.check_<something>(answer)`` after an exercise. A check prints one line when the
+answer is right and raises :class:`CheckFailed` with an explanation of the first failing case otherwise.
+The generic checks live in ``core``; each lesson's own checks in ``lessonNN``.
+"""
+
+from course_utils.checks.core import *  # noqa: F403
+from course_utils.checks.core import __all__ as _core
+from course_utils.checks.lesson00 import *  # noqa: F403
+from course_utils.checks.lesson00 import __all__ as _lesson00
+from course_utils.checks.lesson01 import *  # noqa: F403
+from course_utils.checks.lesson01 import __all__ as _lesson01
+from course_utils.checks.lesson02 import *  # noqa: F403
+from course_utils.checks.lesson02 import __all__ as _lesson02
+from course_utils.checks.lesson03 import *  # noqa: F403
+from course_utils.checks.lesson03 import __all__ as _lesson03
+
+__all__ = [*_core, *_lesson00, *_lesson01, *_lesson02, *_lesson03]
