@@ -166,7 +166,7 @@ def test_make_student_version(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     text = "\n".join(c["source"] for c in student["cells"])
     assert "BEGIN SOLUTION" not in text and "END SOLUTION" not in text and "6 * 7" not in text
     assert text.count("raise NotImplementedError") == 2 and "answer = None  # YOUR CODE HERE" in text
-    assert (out / "course_utils" / "checks.py").is_file()
+    assert (out / "course_utils" / "checks" / "__init__.py").is_file()
     original = nbt.load(FIXTURE)
     assert len(student["cells"]) == len(original["cells"])
 
