@@ -1,0 +1,373 @@
+"""Tests of course_utils.training: resume after a kill, damaged checkpoints, divergence, logs and samples."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+tf = pytest.importorskip("tensorflow")
+
+from course_utils.training import (  # noqa: E402
+    History,
+    TrainingDiverged,
+    TrainingRun,
+    image_grid,
+    make_gif,
+    plot_history,
+)
+from tests._train_until_killed import CHECKPOINT_EVERY, RUN_NAME, line_problem  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def runs_root(tmp_path, monkeypatch):
+    """Every test writes its runs under its own temporary folder."""
+    root = tmp_path / "runs"
+    monkeypatch.setenv("COURSE_RUNS_DIR", str(root))
+    return root
+
+
+def weights_of(model) -> np.ndarray:
+    return np.concatenate([v.numpy().ravel() for v in model.weights])
+
+
+def new_run(name="line", **kwargs):
+    model, optimizer, train_step, dataset = line_problem()
+    run = TrainingRun(name, model=model, optimizer=optimizer, **kwargs)
+    return run, model, train_step, dataset
+
+
+def summaries_in(log_dir: Path) -> dict[str, list]:
+    """{tag: [(step, TensorBoard plugin name, value as a NumPy array), ...]} read back from the event files."""
+    found: dict[str, list] = {}
+    for event_file in log_dir.glob("events.out.tfevents.*"):
+        for event in tf.compat.v1.train.summary_iterator(str(event_file)):
+            for value in event.summary.value:
+                entry = (event.step, value.metadata.plugin_data.plugin_name, tf.make_ndarray(value.tensor))
+                found.setdefault(value.tag, []).append(entry)
+    return found
+
+
+# ---------------------------------------------------------------------- kill and resume
+
+
+def test_resume_after_sigkill_continues_the_count_without_duplicates(runs_root, tmp_path):
+    steps = 60
+    weights_dir = tmp_path / "weights"
+    weights_dir.mkdir()
+    env = dict(os.environ, COURSE_RUNS_DIR=str(runs_root), PYTHONPATH=str(REPO))
+    child = subprocess.Popen(
+        [sys.executable, str(REPO / "tests" / "_train_until_killed.py"), str(weights_dir), str(steps)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    state_file = runs_root / RUN_NAME / "checkpoints" / "checkpoint"
+    history_file = runs_root / RUN_NAME / "history.jsonl"
+    deadline = time.monotonic() + 120
+    try:
+        # Kill once a checkpoint exists and the history has run past it, so truncation is exercised.
+        while True:
+            assert child.poll() is None, f"the training script stopped early:\n{child.stderr.read().decode()}"
+            assert time.monotonic() < deadline, "no checkpoint appeared within two minutes"
+            if state_file.exists() and history_file.exists():
+                if len(history_file.read_text().splitlines()) >= CHECKPOINT_EVERY + 2:
+                    break
+            time.sleep(0.02)
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+        child.stderr.close()
+    assert child.returncode == -signal.SIGKILL
+
+    logged_before = [json.loads(line)["step"] for line in history_file.read_text().splitlines() if line.endswith("}")]
+    run, model, train_step, dataset = new_run(RUN_NAME)
+    resumed = run.step
+    assert resumed >= CHECKPOINT_EVERY and resumed % CHECKPOINT_EVERY == 0
+    assert resumed < steps, "the kill should land mid-run"
+    assert max(logged_before) > resumed, "the killed run had logged steps after its last checkpoint"
+    np.testing.assert_array_equal(weights_of(model), np.load(weights_dir / f"{resumed}.npy"))
+    assert run.history.steps == list(range(1, resumed + 1))
+
+    history = run.fit(train_step, dataset, steps=steps, log_every=1, progress=False)
+    assert history.steps == list(range(1, steps + 1))
+    on_disk = [json.loads(line)["step"] for line in history_file.read_text().splitlines()]
+    assert on_disk == list(range(1, steps + 1))
+    assert run.step == steps and run.latest_checkpoint.name == f"ckpt-{steps}"
+
+    # Re-running the same cell on a finished run trains nothing.
+    finished = weights_of(model)
+    again = run.fit(train_step, dataset, steps=steps, log_every=1, progress=False)
+    assert len(again) == steps and run.step == steps
+    np.testing.assert_array_equal(weights_of(model), finished)
+
+
+def test_keyboard_interrupt_saves_the_last_finished_step_and_reraises():
+    run, model, train_step, dataset = new_run()
+    calls = 0
+
+    def interrupted_at_seventh_call(x, y):
+        nonlocal calls
+        calls += 1
+        if calls == 7:
+            raise KeyboardInterrupt
+        return train_step(x, y)
+
+    with pytest.raises(KeyboardInterrupt):
+        run.fit(interrupted_at_seventh_call, dataset, steps=50, checkpoint_every=100, log_every=4, progress=False)
+    assert run.step == 6 and run.latest_checkpoint.name == "ckpt-6"
+    assert run.history.steps == [4, 6]
+    saved = weights_of(model)
+
+    resumed, model, _, _ = new_run()
+    assert resumed.step == 6 and resumed.history.steps == [4, 6]
+    np.testing.assert_array_equal(weights_of(model), saved)
+
+
+def test_progress_bar_starts_at_the_resumed_step(capsys):
+    run, _, train_step, dataset = new_run()
+    run.fit(train_step, dataset, steps=3, progress=False)
+    run, _, train_step, dataset = new_run()
+    assert "Resumed from step 3 (runs/line/checkpoints/ckpt-3)" in capsys.readouterr().out
+    run.fit(train_step, dataset, steps=5, log_every=1)
+    bar = capsys.readouterr().err
+    assert "3/5" in bar and "5/5" in bar and "loss=" in bar
+
+
+# ---------------------------------------------------------------------- damaged checkpoints
+
+
+def two_checkpoints():
+    """A run with checkpoints at steps 5 and 10, and the weights at each."""
+    run, model, train_step, dataset = new_run()
+    run.fit(train_step, dataset, steps=5, progress=False)
+    at_5 = weights_of(model)
+    run.fit(train_step, dataset, steps=10, progress=False)
+    assert not np.array_equal(weights_of(model), at_5)
+    return run.checkpoint_dir, at_5
+
+
+def test_restore_falls_back_when_the_newest_checkpoint_is_truncated(capsys):
+    checkpoint_dir, at_5 = two_checkpoints()
+    data = checkpoint_dir / "ckpt-10.data-00000-of-00001"
+    data.write_bytes(data.read_bytes()[: data.stat().st_size // 2])
+
+    run, model, train_step, dataset = new_run()
+    out = capsys.readouterr().out
+    assert "Skipped runs/line/checkpoints/ckpt-10" in out and "Resumed from step 5" in out
+    assert run.step == 5 and run.history.steps == [5] and run.latest_checkpoint.name == "ckpt-5"
+    np.testing.assert_array_equal(weights_of(model), at_5)
+
+    run.fit(train_step, dataset, steps=10, progress=False)  # overwrites the damaged checkpoint
+    resumed, _, _, _ = new_run()
+    assert resumed.step == 10 and "Skipped" not in capsys.readouterr().out
+
+
+def test_files_of_a_killed_save_are_ignored():
+    checkpoint_dir, _ = two_checkpoints()
+    # What a save killed at step 15 can leave: the temporary shard folder, a renamed data file, half an index.
+    (checkpoint_dir / "ckpt-15_temp").mkdir()
+    (checkpoint_dir / "ckpt-15_temp" / "part-00000-of-00001.data-00000-of-00001").write_bytes(b"\0" * 10)
+    (checkpoint_dir / "ckpt-15.data-00000-of-00001").write_bytes(b"\0" * 10)
+    (checkpoint_dir / "ckpt-15.index").write_bytes(b"junk")
+
+    run, _, train_step, dataset = new_run()
+    assert run.step == 10
+    run.fit(train_step, dataset, steps=15, progress=False)
+    resumed, _, _, _ = new_run()
+    assert resumed.step == 15
+
+
+def test_restore_explains_when_no_checkpoint_can_be_read():
+    checkpoint_dir, _ = two_checkpoints()
+    for data in checkpoint_dir.glob("ckpt-*.data-*"):
+        data.write_bytes(b"")
+    with pytest.raises(RuntimeError, match=r"None of the checkpoints .* resume=False"):
+        new_run()
+
+
+# ---------------------------------------------------------------------- divergence
+
+
+def test_nan_loss_stops_training_and_keeps_the_last_good_checkpoint():
+    run, model, train_step, dataset = new_run()
+    calls = 0
+
+    def nan_at_step_10(x, y):
+        nonlocal calls
+        calls += 1
+        losses = train_step(x, y)
+        return {"loss": losses["loss"], "gap": tf.constant(np.nan) if calls == 10 else tf.constant(0.0)}
+
+    with pytest.raises(TrainingDiverged) as caught:
+        run.fit(nan_at_step_10, dataset, steps=20, checkpoint_every=5, log_every=1, progress=False)
+    message = str(caught.value)
+    assert "step 10" in message and "'gap'" in message and "nan" in message
+    assert "(step 5, runs/line/checkpoints/ckpt-5)" in message and "learning rate" in message
+    assert caught.value.step == 10 and caught.value.checkpoint.name == "ckpt-5"
+    assert run.latest_checkpoint.name == "ckpt-5"
+    assert not list(run.checkpoint_dir.glob("ckpt-10*")), "step 10 is a checkpoint step, but it diverged"
+
+    assert run.restore() == 5 and run.history.steps == [1, 2, 3, 4, 5]
+
+
+def test_weights_that_became_nan_are_never_checkpointed():
+    run, model, train_step, dataset = new_run()
+    run.fit(train_step, dataset, steps=3, progress=False)
+
+    def poisoned(x, y):
+        model.layers[0].kernel.assign([[np.nan]])
+        return {"loss": tf.constant(1.0)}  # finite, although the weights are not
+
+    with pytest.raises(TrainingDiverged, match=r"weights hold NaN .*model/.*kernel.*\(step 3, "):
+        run.fit(poisoned, dataset, steps=6, checkpoint_every=6, progress=False)
+    assert run.latest_checkpoint.name == "ckpt-3"
+    reader = tf.train.load_checkpoint(str(run.latest_checkpoint))
+    for key in reader.get_variable_to_shape_map():
+        value = reader.get_tensor(key)
+        if np.issubdtype(np.asarray(value).dtype, np.floating):
+            assert np.all(np.isfinite(value)), key
+
+
+# ---------------------------------------------------------------------- logs and samples
+
+
+def test_tensorboard_history_and_samples_are_written_at_the_right_steps():
+    run, model, train_step, dataset = new_run()
+    traces = 0
+
+    @tf.function
+    def counted_step(x, y):
+        nonlocal traces
+        traces += 1  # runs only while TensorFlow traces the function
+        return {**train_step(x, y), "half": tf.constant(0.5)}
+
+    fixed = tf.constant(np.linspace(-1, 1, 6, dtype=np.float32)[:, None])
+
+    def sample_fn():
+        return tf.tanh(tf.reshape(tf.tile(model(fixed), [1, 16]), (6, 4, 4, 1)))
+
+    history = run.fit(counted_step, dataset, steps=10, sample_fn=sample_fn, sample_every=4, log_every=3, progress=False)
+    assert traces == 1, "the tf.function train step must not be retraced"
+    assert history.steps == [3, 6, 9, 10] and history["half"] == [0.5] * 4
+    assert history.as_dict()["step"] == [3, 6, 9, 10]
+    assert [p.name for p in run.sample_paths] == [f"step_{s:06d}.png" for s in (0, 4, 8, 10)]
+    assert sorted(p.name for p in run.sample_dir.iterdir()) == [p.name for p in run.sample_paths]
+    logged = summaries_in(run.log_dir)
+    assert [(step, plugin, float(value)) for step, plugin, value in logged["half"]] == [
+        (step, "scalars", 0.5) for step in (3, 6, 9, 10)
+    ]
+    assert [(step, plugin) for step, plugin, _ in logged["samples"]] == [(s, "images") for s in (0, 4, 8, 10)]
+    width, height, png = logged["samples"][-1][2]
+    grid = image_grid(sample_fn())
+    assert (int(height), int(width)) == grid.shape[:2]
+    np.testing.assert_allclose(tf.io.decode_png(png).numpy() / 255, grid, atol=1 / 255)
+
+    import imageio.v3 as iio
+
+    np.testing.assert_allclose(iio.imread(run.sample_paths[-1]) / 255, grid[..., 0], atol=1 / 255)
+    gif = make_gif(run.sample_paths, run.run_dir / "training.gif", fps=2)
+    assert iio.imread(gif, index=None).shape[0] == 4
+
+    figure = plot_history(history, separate=True)
+    assert [ax.get_ylabel() for ax in figure.axes] == ["loss", "half"]
+    assert figure.axes[-1].get_xlabel() == "training step"
+
+
+def test_epochs_and_max_steps_set_the_total():
+    run, _, train_step, dataset = new_run()  # 64 points in batches of 16: 4 batches per epoch
+    assert len(run.fit(train_step, dataset, epochs=2, log_every=1, progress=False)) == 8
+    run.fit(train_step, dataset, epochs=5, max_steps=10, progress=False)
+    assert run.step == 10
+
+
+# ---------------------------------------------------------------------- helpers and argument checks
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_image_grid_places_each_image_in_its_tile(channels):
+    images = np.linspace(-1, 1, 5 * 4 * 6 * channels, dtype=np.float32).reshape(5, 4, 6, channels)
+    grid = image_grid(images, ncols=3, padding=1, pad_value=0.25)
+    assert grid.shape == (2 * 4 + 3, 3 * 6 + 4, channels) and grid.dtype == np.float32
+    np.testing.assert_allclose(grid[1 + 5 : 1 + 5 + 4, 1 + 7 : 1 + 7 + 6], (images[4] + 1) / 2)  # row 1, col 1
+    np.testing.assert_array_equal(grid[6:10, 15:21], 0.25)  # the empty sixth tile
+    assert image_grid(images).shape == (2 * 4 + 6, 3 * 6 + 8, channels)  # default: 3 columns for 5 images
+
+
+def test_image_grid_rejects_what_it_cannot_draw():
+    with pytest.raises(ValueError, match=r"\(N, height, width, channels\)"):
+        image_grid(np.zeros((4, 8, 8)))
+    with pytest.raises(ValueError, match="1 \\(grey\\) or 3 \\(RGB\\) channels"):
+        image_grid(np.zeros((4, 8, 8, 2)))
+    with pytest.raises(ValueError, match="NaN"):
+        image_grid(np.full((1, 2, 2, 1), np.nan))
+
+
+def test_fit_rejects_bad_arguments_before_training():
+    run, model, train_step, dataset = new_run()
+    for steps in (0, -3):
+        with pytest.raises(ValueError, match=f"steps must be at least 1; got {steps}"):
+            run.fit(train_step, dataset, steps=steps, progress=False)
+    with pytest.raises(ValueError, match="either steps=... .* or epochs=...; got both"):
+        run.fit(train_step, dataset, steps=5, epochs=1, progress=False)
+    with pytest.raises(ValueError, match="unknown length|endless"):
+        run.fit(train_step, dataset.repeat(), epochs=1, progress=False)
+    with pytest.raises(TypeError, match="dataset must give batches"):
+        run.fit(train_step, np.zeros((8, 1)), steps=5, progress=False)
+    with pytest.raises(ValueError, match=r"\[-1, 1\].*images \* 2 - 1"):
+        run.fit(train_step, dataset, steps=5, sample_fn=lambda: np.full((2, 4, 4, 1), 255.0), progress=False)
+    with pytest.raises(ValueError, match=r"\(N, height, width, channels\).*images\[\.\.\., None\]"):
+        run.fit(train_step, dataset, steps=5, sample_fn=lambda: np.zeros((2, 4, 4)), progress=False)
+    assert run.step == 0, "nothing may train when an argument is wrong"
+    with pytest.raises(TypeError, match="dict of scalar losses"):
+        run.fit(lambda x, y: train_step(x, y)["loss"], dataset, steps=5, progress=False)
+    with pytest.raises(ValueError, match="single number"):
+        run.fit(lambda x, y: {"loss": tf.zeros(3)}, dataset, steps=5, progress=False)
+
+
+def test_training_run_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="models and optimizers to checkpoint"):
+        TrainingRun("empty")
+    with pytest.raises(ValueError, match="'step' is the name"):
+        TrainingRun("clash", step=tf.Variable(0))
+    with pytest.raises(TypeError, match="can only checkpoint models"):
+        TrainingRun("not_trackable", weights=np.zeros(3))
+    with pytest.raises(ValueError, match="non-empty string"):
+        TrainingRun("", v=tf.Variable(0.0))
+
+
+def test_resume_false_starts_over():
+    run, _, train_step, dataset = new_run()
+    run.fit(train_step, dataset, steps=3, progress=False)
+    fresh, _, _, _ = new_run(resume=False)
+    assert fresh.step == 0 and len(fresh.history) == 0 and fresh.latest_checkpoint is None
+
+
+def test_history_and_plot_history_checks():
+    history = History()
+    history.append(1, {"d_loss": 1.0})
+    history.append(2, {"d_loss": 0.5, "g_loss": 2.0})
+    as_dict = history.as_dict()
+    assert as_dict["step"] == [1, 2] and as_dict["d_loss"] == [1.0, 0.5]
+    np.testing.assert_array_equal(as_dict["g_loss"], [np.nan, 2.0])  # g_loss was not logged at step 1
+    with pytest.raises(KeyError, match="the logged losses are: d_loss, g_loss"):
+        history["gp"]
+    figure = plot_history({"step": [1, 2], "d_loss": [1.0, 0.5], "g_loss": [2.0, 1.0]})
+    assert figure.axes[0].get_ylabel() == "loss" and len(figure.axes[0].get_lines()) == 2
+    with pytest.raises(ValueError, match="history is empty"):
+        plot_history(History())
+    with pytest.raises(ValueError, match="'step' list"):
+        plot_history({"d_loss": [1.0]})
