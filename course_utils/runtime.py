@@ -203,6 +203,8 @@ def setup(
 ) -> Profile:
     """Prepare a notebook: pick the profile, seed, quiet TensorFlow, apply GPU settings, print a report; lesson 00.
 
+    On Colab it also switches on the widget manager that interactive cells need.
+
     Returns the profile actually in force: its ``mixed_precision`` and ``jit_compile`` say what this
     hardware really runs (a ``gpu`` profile on a CPU falls back to float32 without XLA).
     """
@@ -215,6 +217,9 @@ def setup(
         for problem in enable_memory_growth(gpus):
             print(f"Note: GPU memory growth could not be set ({problem}); restart the kernel to apply it.")
     seed_everything(seed, deterministic=deterministic)
+    from course_utils import colab
+
+    colab.enable_widgets()  # on Colab, sliders and buttons need its custom widget manager
     policy = apply_precision(choose_precision(chosen.mixed_precision, gpus))
     in_force = chosen.replace(
         mixed_precision=None if policy == "float32" else policy,

@@ -97,3 +97,10 @@ def test_bootstrap_does_nothing_but_find_the_helpers_elsewhere(monkeypatch, tmp_
     exec(compile(colab.bootstrap_source(), "<bootstrap>", "exec"), {})
     assert commands == []
     assert str(colab.PROJECT_ROOT) in sys.path
+
+
+def test_setup_switches_on_colab_widgets(fake_colab):
+    from course_utils import runtime
+
+    runtime.setup(profile="smoke", report=False)
+    assert "widgets" in fake_colab
