@@ -12,8 +12,11 @@ PYTEST_ARGS ?=
 
 .PHONY: lab test setup student stage-data benchmarks clean
 
+# Jupyter refuses to run as root unless told; containers and lab machines often are root.
+LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root)
+
 lab: setup
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab notebooks/ $(LAB_ARGS)
 
 test: setup
 	$(BIN)/python -m pytest --nbval-lax tests notebooks --durations=25 $(PYTEST_ARGS)
