@@ -25,30 +25,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if a notebook is not formatted")
     parser.add_argument("paths", nargs="*", help="notebooks or folders (default: notebooks/*.ipynb)")
     args = parser.parse_args(argv)
-    dirty, failed = [], []
     try:
         paths = nbt.notebook_paths(args.paths)
     except FileNotFoundError as error:
         parser.error(str(error))
-    for path in paths:
-        shown = nbt.display_path(path)
-        text = path.read_text(encoding="utf-8")
-        try:
-            formatted = nbt.format_text(text, where=shown)
-        except ValueError as error:
-            failed.append(f"{shown}: cannot format: {error}")
-            continue
-        if formatted != text:
-            dirty.append(shown)
-            if not args.check:
-                path.write_text(formatted, encoding="utf-8")
-                print(f"formatted {shown}")
-    for message in failed:
-        print(message, file=sys.stderr)
-    if args.check and dirty:
-        print("Not formatted (run `python tools/format_notebooks.py`): " + ", ".join(dirty), file=sys.stderr)
-        return 1
-    return 1 if failed else 0
+    changed, failed = nbt.rewrite_files(
+        paths,
+        lambda text, path: nbt.format_text(text, where=nbt.display_path(path)),
+        check=args.check,
+        done="formatted",
+    )
+    return nbt.report(
+        changed, failed, check=args.check, problem="Not formatted", command="python tools/format_notebooks.py"
+    )
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -299,3 +301,43 @@ def student_notebook(nb: dict[str, Any]) -> tuple[dict[str, Any], int]:
             count += 1
             cell["source"] = student
     return normalise(clean), count
+
+
+def rewrite_files(
+    paths: list[Path],
+    transform: Callable[[str, Path], str],
+    *,
+    check: bool,
+    done: str,
+    exceptions: tuple[type[Exception], ...] = (ValueError,),
+) -> tuple[list[str], list[str]]:
+    """Apply ``transform(text, path)`` to each file; write the changed ones unless ``check``.
+
+    Returns the files that were (or, with ``check``, would be) changed and the messages of those that
+    could not be transformed. Each written file is reported as ``"<done> <path>"``.
+    """
+    changed, failed = [], []
+    for path in paths:
+        shown = display_path(path)
+        text = path.read_text(encoding="utf-8")
+        try:
+            new_text = transform(text, path)
+        except exceptions as error:
+            failed.append(f"{shown}: cannot be {done}: {error}")
+            continue
+        if new_text != text:
+            changed.append(shown)
+            if not check:
+                path.write_text(new_text, encoding="utf-8")
+                print(f"{done} {shown}")
+    return changed, failed
+
+
+def report(changed: list[str], failed: list[str], *, check: bool, problem: str, command: str) -> int:
+    """Print what went wrong and return the exit status of a notebook tool (1 on failure or, with check, change)."""
+    for message in failed:
+        print(message, file=sys.stderr)
+    if check and changed:
+        print(f"{problem} (run `{command}`): " + ", ".join(changed), file=sys.stderr)
+        return 1
+    return 1 if failed else 0

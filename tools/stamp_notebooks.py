@@ -113,38 +113,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if a notebook is out of step")
     parser.add_argument("paths", nargs="*", help="notebooks or folders (default: notebooks/*.ipynb)")
     args = parser.parse_args(argv)
-    stale, failed = [], []
     try:
         paths = nbt.notebook_paths(args.paths)
     except FileNotFoundError as error:
         parser.error(str(error))
-    for path in paths:
-        shown = nbt.display_path(path)
-        text = path.read_text(encoding="utf-8")
-        try:
-            stamped = stamp_text(text, path.name)
-        except (StampError, ValueError) as error:
-            failed.append(f"{shown}: cannot stamp: {error}")
-            continue
-        if stamped != text:
-            stale.append(shown)
-            if not args.check:
-                path.write_text(stamped, encoding="utf-8")
-                print(f"stamped {shown}")
+    changed, failed = nbt.rewrite_files(
+        paths,
+        lambda text, path: stamp_text(text, path.name),
+        check=args.check,
+        done="stamped",
+        exceptions=(StampError, ValueError),
+    )
     if not args.paths and README.exists():
-        text = README.read_text(encoding="utf-8")
-        stamped = stamp_readme_text(text)
-        if stamped != text:
-            stale.append("README.md")
-            if not args.check:
-                README.write_text(stamped, encoding="utf-8")
-                print("stamped README.md")
-    for message in failed:
-        print(message, file=sys.stderr)
-    if args.check and stale:
-        print("Out of step (run `python tools/stamp_notebooks.py`): " + ", ".join(stale), file=sys.stderr)
-        return 1
-    return 1 if failed else 0
+        readme_changed, _ = nbt.rewrite_files(
+            [README], lambda text, path: stamp_readme_text(text), check=args.check, done="stamped"
+        )
+        changed += readme_changed
+    return nbt.report(
+        changed, failed, check=args.check, problem="Out of step", command="python tools/stamp_notebooks.py"
+    )
 
 
 if __name__ == "__main__":
