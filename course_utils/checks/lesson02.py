@@ -2,4 +2,253 @@
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from course_utils import conv
+from course_utils.checks.core import _NOT_WRITTEN, CheckFailed, _call, _passed, _show, _to_numpy
+
+__all__ = ["check_coverage_map", "check_transposed_size", "check_upsample_by_stamping"]
+
+
+def _require_function(fn: Any, name: str) -> None:
+    if fn is None:
+        raise CheckFailed(f"`{name}` is not written yet: {_NOT_WRITTEN}")
+    if not callable(fn):
+        raise CheckFailed(f"`{name}` should be a function; got {_show(fn)}.")
+
+
+def _call_text(name: str, case: tuple[Any, ...]) -> str:
+    """How a call looks in the notebook, e.g. ``transposed_size(7, 5, 2, 2, 1)``; arrays are shown by shape."""
+    shown = [f"<{a.shape[0]}x{a.shape[1]} array>" if isinstance(a, np.ndarray) else repr(a) for a in case]
+    return f"{name}({', '.join(shown)})"
+
+
+# --------------------------------------------------------------------------- exercise 1: output size
+
+
+def _transposed_size_reference(size: int, kernel: int, stride: int, padding: int, output_padding: int) -> int:
+    return conv.transposed_output_size(size, kernel, stride=stride, padding=padding, output_padding=output_padding)
+
+
+#: Formulas learners write instead of (size - 1) * stride + kernel - 2 * padding + output_padding, with a hint each.
+_SIZE_MISTAKES: list[tuple[Callable[[int, int, int, int, int], float], str]] = [
+    (
+        lambda n, k, s, p, op: n * s + k - 2 * p + op,
+        "the first stamp starts at pixel 0 and the last one at (size - 1) * stride, not size * stride.",
+    ),
+    (
+        lambda n, k, s, p, op: (n - 1) * s + k - p + op,
+        "the padding is cropped from *both* ends of the output: subtract 2 * padding.",
+    ),
+    (
+        lambda n, k, s, p, op: (n - 1) * s + k + 2 * p + op,
+        "a transposed convolution *removes* the padding its convolution would have added: subtract 2 * padding.",
+    ),
+    (
+        lambda n, k, s, p, op: (n - 1) * s + k - 2 * p,
+        "output_padding adds that many pixels at the end (bottom, right): add it to the size.",
+    ),
+    (
+        lambda n, k, s, p, op: (n - 1) * s + k - 2 * p - op,
+        "output_padding *adds* pixels at the end (bottom, right); it does not remove them.",
+    ),
+    (
+        lambda n, k, s, p, op: (n + 2 * p - k) // s + 1,
+        "that is the output size of a *convolution*, which shrinks the image. The transposed convolution goes "
+        "the other way: stamps of `kernel` pixels, `stride` apart, then the padding cropped off.",
+    ),
+    (
+        lambda n, k, s, p, op: n * s,
+        "size * stride is what padding='same' gives in Keras; here the padding is a number of pixels: "
+        "(size - 1) * stride + kernel - 2 * padding + output_padding.",
+    ),
+]
+
+
+def check_transposed_size(fn: Any) -> None:
+    """Lesson 02: ``fn(size, kernel, stride, padding, output_padding)`` is the transposed convolution's output size."""
+    name = "transposed_size"
+    _require_function(fn, name)
+    reference = _transposed_size_reference
+    cases = [(7, 5, 2, 2, 1), (7, 4, 2, 1, 0), (14, 4, 2, 1, 0), (2, 3, 1, 0, 0), (3, 3, 2, 0, 0), (5, 3, 3, 1, 2),
+             (1, 4, 1, 0, 0), (4, 2, 3, 0, 1), (10, 7, 4, 3, 3)]  # fmt: skip
+    answers = []
+    for case in cases:
+        got = _to_numpy(_call(fn, case, name, reference))
+        if isinstance(got, np.ndarray) and got.ndim == 0:
+            got = got.item()
+        if isinstance(got, bool) or not isinstance(got, (int, float, np.integer, np.floating)):
+            raise CheckFailed(
+                f"`{_call_text(name, case)}` returned {_show(got)}; it should return one whole number of pixels "
+                f"({reference(*case)}). Did you forget a `return` statement?"
+            )
+        if got != int(got):
+            raise CheckFailed(
+                f"`{_call_text(name, case)}` returned {got!r}, not a whole number of pixels; the formula has no "
+                "division in it."
+            )
+        answers.append(got)
+    wrong = [(case, got) for case, got in zip(cases, answers) if got != reference(*case)]
+    if wrong:
+        case, got = wrong[0]
+        message = (
+            f"`{_call_text(name, case)}` returned {got!r}; it should be {reference(*case)} "
+            f"(wrong for {len(wrong)} of {len(cases)} cases)."
+        )
+        for mistake, hint in _SIZE_MISTAKES:
+            if all(got == mistake(*case) for case, got in zip(cases, answers)):
+                message += f" Hint: {hint}"
+                break
+        else:
+            message += (
+                " Think of the stamps: the last of `size` stamps starts at (size - 1) * stride and is `kernel` "
+                "pixels wide; then `padding` pixels are cropped from each end and `output_padding` added at the end."
+            )
+        raise CheckFailed(message)
+    _passed(name, len(cases))
+
+
+# --------------------------------------------------------------------------- exercise 2: stamping
+
+
+def _stamp(image: np.ndarray, kernel: np.ndarray, stride: int, *, step: int | None = None, add: bool = True):
+    """Stamps of ``kernel`` scaled by each pixel, ``step`` pixels apart on a canvas sized for ``stride``."""
+    step = stride if step is None else step
+    (h, w), (kh, kw) = image.shape, kernel.shape
+    out = np.zeros(((h - 1) * stride + kh, (w - 1) * stride + kw))
+    for i in range(h):
+        for j in range(w):
+            window = out[i * step : i * step + kh, j * step : j * step + kw]
+            if add:
+                window += image[i, j] * kernel
+            else:
+                window[...] = image[i, j] * kernel
+    return out
+
+
+def _upsample_reference(image: np.ndarray, kernel: np.ndarray, stride: int) -> np.ndarray:
+    """conv.conv2d_transpose of one grey image with one kernel, 'valid', cropped to (H - 1) s + KH rows."""
+    (h, w), (kh, kw) = image.shape, kernel.shape
+    out_shape = ((h - 1) * stride + kh, (w - 1) * stride + kw)
+    result = conv.conv2d_transpose(
+        image[None, :, :, None], kernel[:, :, None, None], stride=stride, output_shape=out_shape
+    )
+    return result[0, :, :, 0]
+
+
+def _stamping_cases() -> list[tuple[np.ndarray, np.ndarray, int]]:
+    rng = np.random.default_rng(2)
+    kernel3 = np.array([[1.0, 2.0, 0.0], [0.0, 1.0, -1.0], [3.0, 0.0, 1.0]])  # no symmetry: a flip shows
+    return [
+        (np.array([[1.0, 2.0], [3.0, 4.0]]), kernel3, 2),
+        (rng.normal(size=(3, 4)), rng.normal(size=(4, 4)), 2),
+        (rng.normal(size=(4, 3)), kernel3, 1),
+        (rng.normal(size=(3, 3)), rng.normal(size=(2, 2)), 3),
+        (rng.normal(size=(5, 2)), rng.normal(size=(5, 5)), 3),
+        (np.array([[2.5]]), kernel3, 2),
+    ]
+
+
+def check_upsample_by_stamping(fn: Any) -> None:
+    """Lesson 02: ``fn(image, kernel, stride)`` adds up one scaled kernel per pixel, ``stride`` pixels apart."""
+    name = "upsample_by_stamping"
+    _require_function(fn, name)
+    cases = _stamping_cases()
+    for number, case in enumerate(cases, start=1):
+        image, kernel, stride = case
+        expected = _upsample_reference(image, kernel, stride)
+        got = _to_numpy(_call(fn, case, name, _upsample_reference))
+        where = f"`{_call_text(name, case)}` (case {number} of {len(cases)})"
+        if got is None:
+            raise CheckFailed(f"{where} returned None. Did you forget a `return` statement?")
+        got = np.asarray(got)
+        if not (np.issubdtype(got.dtype, np.number)):
+            raise CheckFailed(f"{where} returned {_show(got)}; it should return a 2-D array of numbers.")
+        if got.shape != expected.shape:
+            rows = f"({image.shape[0]} - 1) * {stride} + {kernel.shape[0]} = {expected.shape[0]}"
+            hint = f"the last stamp starts at row ({image.shape[0]} - 1) * stride and is {kernel.shape[0]} rows tall"
+            if got.ndim != 2:
+                hint = "return one 2-D array (rows, columns), without batch or channel axes"
+            raise CheckFailed(
+                f"{where} returned shape {got.shape}; it should be {expected.shape}: {rows} rows. Hint: {hint}."
+            )
+        if np.allclose(got, expected, rtol=1e-6, atol=1e-6):
+            continue
+        mistakes = [
+            (_upsample_reference(image, kernel[::-1, ::-1], stride),
+             "it matches stamping the kernel *flipped*. A transposed convolution (like Conv2D) does not flip the "
+             "kernel: pixel (i, j) adds image[i, j] * kernel at rows i*stride ... i*stride + KH - 1."),
+            (_stamp(image, kernel, stride, add=False),
+             "where stamps overlap, the later one overwrote the earlier. Stamps *add up*: use `+=`, not `=`."),
+            (_stamp(image, kernel, stride, step=1),
+             "the stamps are 1 pixel apart. Pixel (i, j)'s stamp starts at (i * stride, j * stride)."),
+            (_stamp(image, np.ones_like(kernel), stride),
+             "every stamp must be the kernel scaled by the pixel's value, image[i, j] * kernel."),
+        ]  # fmt: skip
+        hint = next((text for other, text in mistakes if np.allclose(got, other, rtol=1e-6, atol=1e-6)), None)
+        wrong = ~np.isclose(got, expected, rtol=1e-6, atol=1e-6)
+        first = tuple(int(i) for i in np.argwhere(wrong)[0])
+        raise CheckFailed(
+            f"{where} differs from the transposed convolution at {int(wrong.sum())} of {wrong.size} pixels; the "
+            f"first is {first}: got {got[first]:.4g}, expected {expected[first]:.4g}."
+            + (f" Hint: {hint}" if hint else "")
+        )
+    _passed(name, len(cases))
+
+
+# --------------------------------------------------------------------------- exercise 3: coverage
+
+
+def _coverage_reference(size: int, kernel: int, stride: int) -> np.ndarray:
+    """How many stamps cover each output pixel: a transposed convolution of ones with a kernel of ones."""
+    out = (size - 1) * stride + kernel
+    ones = conv.conv2d_transpose(
+        np.ones((1, size, size, 1)), np.ones((kernel, kernel, 1, 1)), stride=stride, output_shape=(out, out)
+    )
+    return np.rint(ones[0, :, :, 0]).astype(int)
+
+
+def check_coverage_map(fn: Any) -> None:
+    """Lesson 02: ``fn(size, kernel, stride)`` counts the kernel taps landing on each output pixel."""
+    name = "coverage_map"
+    _require_function(fn, name)
+    cases = [(3, 3, 2), (4, 4, 2), (3, 2, 3), (3, 5, 2), (4, 3, 1), (1, 3, 2), (5, 6, 3), (2, 1, 1)]
+    for number, case in enumerate(cases, start=1):
+        size, kernel, stride = case
+        expected = _coverage_reference(*case)
+        got = _to_numpy(_call(fn, case, name, _coverage_reference))
+        where = f"`{_call_text(name, case)}` (case {number} of {len(cases)})"
+        if got is None:
+            raise CheckFailed(f"{where} returned None. Did you forget a `return` statement?")
+        got = np.asarray(got)
+        if not (np.issubdtype(got.dtype, np.number) or got.dtype == bool):
+            raise CheckFailed(f"{where} returned {_show(got)}; it should return a 2-D array of counts.")
+        if got.shape != expected.shape:
+            hint = f"the output of a transposed convolution is (size - 1) * stride + kernel = {expected.shape[0]} "
+            hint += "pixels on each side"
+            if got.ndim == 1:
+                hint = "return the 2-D map (one count per output pixel). The 2-D map is the outer product of the "
+                hint += "1-D counts along the rows and along the columns"
+            raise CheckFailed(f"{where} returned shape {got.shape}; it should be {expected.shape}. Hint: {hint}.")
+        if np.array_equal(got.astype(float), expected):
+            continue
+        ones = np.ones((size, size))
+        mistakes = [
+            ((expected > 0).astype(int),
+             "it marks whether a pixel is covered; count *how many* stamps cover it (add 1 per stamp, `+= 1`)."),
+            (_stamp(ones, np.ones((kernel, kernel)), stride, step=1),
+             "the stamps are 1 pixel apart. The stamp of input pixel (i, j) starts at (i * stride, j * stride)."),
+        ]  # fmt: skip
+        hint = next((text for other, text in mistakes if np.array_equal(got, other)), None)
+        wrong = got != expected
+        first = tuple(int(i) for i in np.argwhere(wrong)[0])
+        raise CheckFailed(
+            f"{where} is wrong at {int(wrong.sum())} of {wrong.size} pixels; the first is {first}: got "
+            f"{got[first].item()!r}, expected {expected[first].item()!r}."
+            + (f" Hint: {hint}" if hint else " Stamp a kernel-sized block of ones for every input pixel, "
+               "stride pixels apart, and add them up.")
+        )  # fmt: skip
+    _passed(name, len(cases))
