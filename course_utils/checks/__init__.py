@@ -15,5 +15,11 @@ from course_utils.checks.lesson02 import *  # noqa: F403
 from course_utils.checks.lesson02 import __all__ as _lesson02
 from course_utils.checks.lesson03 import *  # noqa: F403
 from course_utils.checks.lesson03 import __all__ as _lesson03
+from course_utils.checks.lesson04 import *  # noqa: F403
+from course_utils.checks.lesson04 import __all__ as _lesson04
+from course_utils.checks.lesson05 import *  # noqa: F403
+from course_utils.checks.lesson05 import __all__ as _lesson05
+from course_utils.checks.lesson06 import *  # noqa: F403
+from course_utils.checks.lesson06 import __all__ as _lesson06
 
-__all__ = [*_core, *_lesson00, *_lesson01, *_lesson02, *_lesson03]
+__all__ = [*_core, *_lesson00, *_lesson01, *_lesson02, *_lesson03, *_lesson04, *_lesson05, *_lesson06]
