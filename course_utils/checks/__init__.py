@@ -21,5 +21,20 @@ from course_utils.checks.lesson05 import *  # noqa: F403
 from course_utils.checks.lesson05 import __all__ as _lesson05
 from course_utils.checks.lesson06 import *  # noqa: F403
 from course_utils.checks.lesson06 import __all__ as _lesson06
+from course_utils.checks.lesson09 import *  # noqa: F403
+from course_utils.checks.lesson09 import __all__ as _lesson09
+from course_utils.checks.lesson10 import *  # noqa: F403
+from course_utils.checks.lesson10 import __all__ as _lesson10
 
-__all__ = [*_core, *_lesson00, *_lesson01, *_lesson02, *_lesson03, *_lesson04, *_lesson05, *_lesson06]
+__all__ = [
+    *_core,
+    *_lesson00,
+    *_lesson01,
+    *_lesson02,
+    *_lesson03,
+    *_lesson04,
+    *_lesson05,
+    *_lesson06,
+    *_lesson09,
+    *_lesson10,
+]
