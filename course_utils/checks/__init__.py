@@ -21,6 +21,10 @@ from course_utils.checks.lesson05 import *  # noqa: F403
 from course_utils.checks.lesson05 import __all__ as _lesson05
 from course_utils.checks.lesson06 import *  # noqa: F403
 from course_utils.checks.lesson06 import __all__ as _lesson06
+from course_utils.checks.lesson07 import *  # noqa: F403
+from course_utils.checks.lesson07 import __all__ as _lesson07
+from course_utils.checks.lesson08 import *  # noqa: F403
+from course_utils.checks.lesson08 import __all__ as _lesson08
 from course_utils.checks.lesson09 import *  # noqa: F403
 from course_utils.checks.lesson09 import __all__ as _lesson09
 from course_utils.checks.lesson10 import *  # noqa: F403
@@ -35,6 +39,8 @@ __all__ = [
     *_lesson04,
     *_lesson05,
     *_lesson06,
+    *_lesson07,
+    *_lesson08,
     *_lesson09,
     *_lesson10,
 ]
