@@ -1,0 +1,128 @@
+"""Lesson 05's exercise checks reject the stub and typical mistakes in plain words, and accept right answers."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from course_utils import checks, conv
+from course_utils.checks import CheckFailed
+
+
+def not_written(*args: object) -> None:
+    """The student stub of any exercise."""
+    raise NotImplementedError("Exercise: write your solution here")
+
+
+# --------------------------------------------------------------------------- discriminator loss
+
+BCE = keras.losses.BinaryCrossentropy(from_logits=True)
+
+
+def d_loss(real, fake):
+    return BCE(tf.ones_like(real), real) + BCE(tf.zeros_like(fake), fake)
+
+
+def d_loss_nn(real, fake):
+    return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(tf.ones_like(real), real)) + tf.reduce_mean(
+        tf.nn.sigmoid_cross_entropy_with_logits(tf.zeros_like(fake), fake)
+    )
+
+
+def test_discriminator_loss_accepts_solutions(capsys: pytest.CaptureFixture[str]) -> None:
+    checks.check_discriminator_loss(d_loss)
+    checks.check_discriminator_loss(d_loss_nn)
+    checks.check_discriminator_loss(lambda r, f: float(d_loss(r, f)))
+    assert capsys.readouterr().out.count("✔ my_discriminator_loss passes all 4 checks.") == 3
+
+
+@pytest.mark.parametrize(
+    ("fn", "words"),
+    [
+        (not_written, "not written yet"),
+        (None, "not written yet"),
+        (lambda r, f: d_loss(tf.sigmoid(r), tf.sigmoid(f)), "double sigmoid"),
+        (
+            lambda r, f: keras.losses.BinaryCrossentropy()(tf.ones_like(r), r)
+            + keras.losses.BinaryCrossentropy()(tf.zeros_like(f), f),
+            "from_logits=True",
+        ),
+        (lambda r, f: d_loss(f, r), "swapped"),
+        (lambda r, f: BCE(tf.ones_like(r), r), "only the real term"),
+        (lambda r, f: d_loss(r, f) / 2, "averaged"),
+        (lambda r, f: BCE(tf.ones_like(r), r) + BCE(tf.ones_like(f), f), "both terms use label 1"),
+        (
+            lambda r, f: tf.nn.sigmoid_cross_entropy_with_logits(tf.ones_like(r), r)
+            + tf.nn.sigmoid_cross_entropy_with_logits(tf.zeros_like(f), f),
+            "one number",
+        ),
+        (lambda r, f: d_loss(r, f) + 0.1, "gan.discriminator_loss gives"),
+        (lambda r, f: None, "return"),
+    ],
+)
+def test_discriminator_loss_rejects_mistakes(fn, words: str) -> None:
+    with pytest.raises(CheckFailed) as info:
+        checks.check_discriminator_loss(fn)
+    assert words in str(info.value), str(info.value)
+
+
+def test_swapped_labels_are_told_apart_from_others() -> None:
+    with pytest.raises(CheckFailed) as info:
+        checks.check_discriminator_loss(lambda r, f: BCE(tf.zeros_like(r), r) + BCE(tf.ones_like(f), f))
+    assert "swapped" in str(info.value)
+
+
+# --------------------------------------------------------------------------- generator output side
+
+
+def side_solution(side, layers):
+    for kernel, stride, padding in layers:
+        side = side * stride if padding == "same" else (side - 1) * stride + max(kernel, stride)
+    return side
+
+
+def test_reference_agrees_with_keras() -> None:
+    for side, layers in [(7, [(5, 1, "same"), (5, 2, "same"), (5, 2, "same")]), (5, [(2, 3, "valid"), (5, 2, "same")])]:
+        x = keras.Input((side, side, 1))
+        y = x
+        for kernel, stride, padding in layers:
+            y = keras.layers.Conv2DTranspose(1, kernel, strides=stride, padding=padding)(y)
+        expected = side
+        for kernel, stride, padding in layers:
+            expected = conv.transposed_output_size(expected, kernel, stride=stride, padding=padding)
+        assert y.shape[1] == expected == side_solution(side, layers)
+
+
+def test_generator_output_side_accepts_solution(capsys: pytest.CaptureFixture[str]) -> None:
+    checks.check_generator_output_side(side_solution)
+    checks.check_generator_output_side(lambda s, layers: np.int64(side_solution(s, layers)))
+    assert capsys.readouterr().out.count("✔ generator_output_side passes all 6 checks.") == 2
+
+
+def _shrinking(side, layers):
+    for kernel, stride, padding in layers:
+        side = conv.conv_output_size(side, kernel, stride=stride, padding=padding)
+    return side
+
+
+@pytest.mark.parametrize(
+    ("fn", "words"),
+    [
+        (not_written, "not written yet"),
+        (_shrinking, "multiplies"),
+        (lambda s, layers: s * int(np.prod([stride for _, stride, _ in layers])), "(side - 1) * stride + max"),
+        (
+            lambda s, layers: [s := (s * st if p == "same" else (s - 1) * st + k) for k, st, p in layers][-1],
+            "max(kernel, stride)",
+        ),
+        (lambda s, layers: s, "update `side`"),
+        (lambda s, layers: str(side_solution(s, layers)), "whole number"),
+        (lambda s, layers: side_solution(s, layers) + 1, "Keras gives"),
+    ],
+)
+def test_generator_output_side_rejects_mistakes(fn, words: str) -> None:
+    with pytest.raises(CheckFailed) as info:
+        checks.check_generator_output_side(fn)
+    assert words in str(info.value), str(info.value)
