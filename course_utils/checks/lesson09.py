@@ -2,4 +2,169 @@
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from typing import Any
+
+import numpy as np
+
+from course_utils.checks.core import _NOT_WRITTEN, CheckFailed, _call, _passed, _run_cases, _show, _to_numpy
+
+__all__ = ["check_compose", "check_masked_l1", "check_psnr_from_mse"]
+
+
+def _require_function(fn: Any, name: str) -> None:
+    if fn is None:
+        raise CheckFailed(f"`{name}` is not written yet: {_NOT_WRITTEN}")
+    if not callable(fn):
+        raise CheckFailed(f"`{name}` should be a function; got {_show(fn)}.")
+
+
+def _close(got: Any, expected: Any, rtol: float = 1e-5) -> bool:
+    try:
+        got_array = np.asarray(_to_numpy(got), dtype=np.float64)
+    except (TypeError, ValueError):
+        return False
+    expected_array = np.asarray(expected, dtype=np.float64)
+    same_shape = got_array.shape == expected_array.shape
+    return same_shape and bool(np.allclose(got_array, expected_array, rtol=rtol, atol=1e-9))
+
+
+# --------------------------------------------------------------------------- PSNR from MSE
+
+
+def _psnr_from_mse_reference(mse: Any, data_range: float = 1.0) -> Any:
+    return 10.0 * np.log10(data_range**2 / np.asarray(mse, dtype=np.float64))
+
+
+def check_psnr_from_mse(fn: Any) -> None:
+    """Lesson 09: ``fn(mse, data_range=1.0)`` is 10 log10(data_range**2 / mse) in dB, for numbers and arrays."""
+    name = "psnr_from_mse"
+    _require_function(fn, name)
+    probe = (0.01, 255.0)  # a 8-bit-like case shows most mistakes at once
+    got = _call(fn, probe, name, _psnr_from_mse_reference)
+    mse, data_range = probe
+    wrong = {
+        "20 log10(range / MSE)": (20 * np.log10(data_range / mse), "20 log10 goes with the root of the MSE "
+                                   "(RMSE): with the MSE itself use 10 log10(data_range**2 / mse)."),
+        "10 log10(range / MSE)": (10 * np.log10(data_range / mse), "square the data range: the peak signal "
+                                   "power is data_range**2, compared with the mean *squared* error."),
+        "10 log10(1 / MSE)": (10 * np.log10(1 / mse), "use the `data_range` argument: for 8-bit images it is 255, "
+                               "so the peak power is 255**2."),
+        "10 ln(range**2 / MSE)": (10 * np.log(data_range**2 / mse), "decibels use the base-10 logarithm, "
+                                   "np.log10, not the natural logarithm np.log."),
+        "10 log10(MSE / range**2)": (10 * np.log10(mse / data_range**2), "the fraction is upside down: a "
+                                      "smaller error must give a larger PSNR."),
+    }
+    expected = _psnr_from_mse_reference(mse, data_range)
+    if not _close(got, expected):
+        for _, (value, hint) in wrong.items():
+            if _close(got, value):
+                raise CheckFailed(
+                    f"`{name}(0.01, 255.0)` returned {_show(got)}; expected {expected:.4f} dB. Hint: {hint}"
+                )
+    cases = [
+        (0.01, 255.0),
+        (0.01,),
+        (0.001, 1.0),
+        (np.array([0.1, 0.01, 0.0025]),),
+        (np.array([4.0, 100.0]), 255.0),
+    ]
+    count = _run_cases(fn, _psnr_from_mse_reference, cases, name=name, rtol=1e-5, atol=1e-6, check_dtype=False)
+    _passed(name, count)
+
+
+# --------------------------------------------------------------------------- masked L1 over the hole
+
+
+def _masked_l1_reference(restored: np.ndarray, target: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    hole = np.broadcast_to(mask == 0, target.shape)
+    error = np.where(hole, np.abs(restored - target), 0.0).sum(axis=(1, 2, 3))
+    return error / hole.sum(axis=(1, 2, 3))
+
+
+def _masked_l1_case(seed: int, n: int, size: int, channels: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    target = rng.random((n, size, size, channels)).astype(np.float32)
+    restored = rng.random((n, size, size, channels)).astype(np.float32)
+    mask = np.ones((n, size, size, 1), np.float32)
+    for i in range(n):
+        top, left = rng.integers(0, size // 2, size=2)
+        mask[i, top : top + size // 2 + i, left : left + size // 3] = 0
+    return restored, target, mask
+
+
+def check_masked_l1(fn: Any) -> None:
+    """Lesson 09: ``fn(restored, target, mask)`` is the mean |restored - target| over hole pixels, per image."""
+    name = "masked_l1"
+    _require_function(fn, name)
+    restored, target, mask = _masked_l1_case(0, 3, 12, 3)
+    expected = _masked_l1_reference(restored, target, mask)
+    got = _call(fn, (restored, target, mask), name, _masked_l1_reference)
+    call = f"`{name}` on 3 images of 12x12x3 returned {_show(got)}"
+    error = np.abs(restored - target).astype(np.float64)
+    known = np.broadcast_to(mask == 1, target.shape)
+    hole = ~known
+    hints = [
+        (error.mean(axis=(1, 2, 3)), "that is the mean over *all* pixels. Average only where mask == 0 (the "
+         "hole): known pixels are copied from the photo, so counting them hides how bad the fill is."),
+        (np.where(known, error, 0).sum(axis=(1, 2, 3)) / known.sum(axis=(1, 2, 3)), "that averages where "
+         "mask == 1, the KNOWN pixels. In this course 1 = known and 0 = hole: use mask == 0."),
+        (np.where(hole, error, 0).sum(axis=(1, 2, 3)) / (mask == 0).sum(axis=(1, 2, 3)), "the sum is over the "
+         "hole's pixels in every colour channel, so divide by the number of hole pixels times the channels "
+         "(broadcast the mask to the images' shape before counting)."),
+        (np.where(hole, error, 0).sum(axis=(1, 2, 3)) / target[0].size, "divide by the number of hole values, "
+         "not by the number of all values in the image."),
+        (np.where(hole, (restored - target).astype(np.float64), 0).sum(axis=(1, 2, 3)) / hole.sum(axis=(1, 2, 3)),
+         "take the absolute value of the difference: errors of opposite sign must not cancel."),
+    ]
+    if _to_numpy(got) is not None and np.ndim(_to_numpy(got)) == 0 and _close(got, expected.mean()):
+        raise CheckFailed(f"{call}: one number for the batch. Return one value per image, shape (N,) = (3,).")
+    if not _close(got, expected):
+        for value, hint in hints:
+            if _close(got, value):
+                raise CheckFailed(f"{call}; expected {_show(expected)}. Hint: {hint}")
+    cases = [
+        (restored, target, mask),
+        _masked_l1_case(1, 2, 16, 3),
+        _masked_l1_case(2, 4, 10, 1),
+    ]
+    count = _run_cases(fn, _masked_l1_reference, cases, name=name, rtol=1e-5, atol=1e-6, check_dtype=False)
+    _passed(name, count)
+
+
+# --------------------------------------------------------------------------- compose the output
+
+
+def _compose_reference(image: np.ndarray, mask: np.ndarray, fill: np.ndarray) -> np.ndarray:
+    return mask * image + (1 - mask) * fill
+
+
+def check_compose(fn: Any) -> None:
+    """Lesson 09: ``fn(image, mask, fill)`` keeps ``image`` where mask == 1 and takes ``fill`` in the hole."""
+    name = "compose"
+    _require_function(fn, name)
+    rng = np.random.default_rng(0)
+    image = rng.random((2, 8, 8, 3)).astype(np.float32)
+    fill = rng.random((2, 8, 8, 3)).astype(np.float32)
+    mask = np.ones((2, 8, 8, 1), np.float32)
+    mask[:, 2:6, 3:7] = 0
+    expected = _compose_reference(image, mask, fill)
+    got = _call(fn, (image, mask, fill), name, _compose_reference)
+    call = f"`{name}(image, mask, fill)` on 2 images of 8x8x3 returned {_show(got)}"
+    hints = [
+        (_compose_reference(fill, mask, image), "the roles are swapped: where mask == 1 (known) keep `image`, "
+         "where mask == 0 (hole) take `fill`: mask * image + (1 - mask) * fill."),
+        (fill, "that is the fill everywhere: the known pixels must stay exactly the photo's."),
+        (image, "that is the damaged input unchanged: paste the fill into the hole."),
+        (mask * image, "that zeroes the hole; add (1 - mask) * fill to fill it."),
+    ]
+    if not _close(got, expected):
+        for value, hint in hints:
+            if _close(got, value):
+                raise CheckFailed(f"{call}; the result is wrong. Hint: {hint}")
+    cases = [
+        (image, mask, fill),
+        (image[0], mask[0], fill[0]),
+        (image, mask, np.full_like(image, 0.5)),
+    ]
+    count = _run_cases(fn, _compose_reference, cases, name=name, rtol=1e-6, atol=1e-6, check_dtype=False)
+    _passed(name, count)
