@@ -1,0 +1,320 @@
+"""The DCGAN trainer that lessons 06, 07, 08 and 12 share: one train step and a resumable run; lesson 06.
+
+:func:`make_train_step` builds the ``tf.function`` that updates both networks on one batch of real
+images. :class:`DCGAN` puts a generator, a discriminator, their two Adam optimizers and a fixed noise
+batch into a :class:`course_utils.training.TrainingRun`, so training resumes after a restart.
+:func:`load_or_train_generator` gives later lessons a trained generator, training one only when
+``runs/`` holds none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from course_utils import gan
+from course_utils.runtime import native_stderr_silenced
+from course_utils.training import History, TrainingRun, make_gif
+from course_utils.validation import check_positive_int, describe
+
+__all__ = ["DCGAN", "load_or_train_generator", "make_train_step", "steps_per_run"]
+
+#: The learning rate and first-moment decay of the DCGAN paper (Radford et al., 2016).
+LEARNING_RATE = 2e-4
+BETA_1 = 0.5
+
+_FROM_PROFILE: Any = object()  # default of DCGAN.train's max_steps: use the profile's cap
+
+
+def _needs_loss_scaling() -> bool:
+    """True when the global Keras policy computes in float16, whose small gradients underflow unscaled."""
+    return keras.mixed_precision.global_policy().compute_dtype == "float16"
+
+
+def _loss_scaled(optimizer: Any) -> Any:
+    """The optimizer, wrapped in a LossScaleOptimizer when the global policy is mixed_float16."""
+    if _needs_loss_scaling() and not isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        return keras.optimizers.LossScaleOptimizer(optimizer)
+    return optimizer
+
+
+def _check_model(name: str, model: Any) -> keras.Model:
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"{name} must be a Keras model (e.g. from gan.build_{name}(...)); got {describe(model)}.")
+    return model
+
+
+def _check_optimizer(name: str, optimizer: Any) -> Any:
+    if not isinstance(optimizer, keras.optimizers.Optimizer):
+        raise TypeError(
+            f"{name} must be a Keras optimizer such as keras.optimizers.Adam(2e-4); got {describe(optimizer)}."
+        )
+    return optimizer
+
+
+def _check_real_images(images: Any, image_shape: tuple[int, ...]) -> None:
+    """Static checks of a batch given to the train step: float dtype and the discriminator's image shape."""
+    dtype = tf.as_dtype(images.dtype)
+    if not dtype.is_floating:
+        raise ValueError(
+            f"The real images must be float32 in [-1, 1], like the generator's tanh output; got {dtype.name} "
+            f"images of shape {tuple(images.shape)}. Call pipeline.to_model_range(images) or use "
+            "pipeline.make_dataset(...), which scales them."
+        )
+    shape = tuple(images.shape)
+    if len(shape) != 4 or tuple(shape[1:]) != tuple(image_shape):
+        raise ValueError(
+            f"The discriminator takes batches of images shaped (N, {', '.join(map(str, image_shape))}); "
+            f"got a batch of shape {shape}. Resize the images, or build the models for the images' shape "
+            "(the image_shape argument)."
+        )
+
+
+def make_train_step(
+    generator: keras.Model,
+    discriminator: keras.Model,
+    g_optimizer: Any,
+    d_optimizer: Any,
+    *,
+    latent_dim: int,
+    jit_compile: bool = False,
+    label_smoothing: float = 0.0,
+    seed: int | None = None,
+) -> Callable[[tf.Tensor], dict[str, tf.Tensor]]:
+    """A ``tf.function`` that updates D and G once on a batch of real images in [-1, 1]; lesson 06.
+
+    It returns float32 scalars ``d_loss``, ``g_loss``, ``d_real`` (mean D(x), a probability) and
+    ``d_fake`` (mean D(G(z))). Under the ``mixed_float16`` global policy the optimizers are wrapped in
+    :class:`keras.optimizers.LossScaleOptimizer` (unless they already are) and the losses are scaled.
+    ``seed`` makes the noise the step draws reproducible.
+    """
+    generator = _check_model("generator", generator)
+    discriminator = _check_model("discriminator", discriminator)
+    g_optimizer = _check_optimizer("g_optimizer", g_optimizer)
+    d_optimizer = _check_optimizer("d_optimizer", d_optimizer)
+    if g_optimizer is d_optimizer:
+        raise ValueError(
+            "g_optimizer and d_optimizer are the same object; each network needs its own optimizer, because an "
+            "optimizer keeps per-variable state (Adam's moments) and its own step count."
+        )
+    latent_dim = check_positive_int("latent_dim", latent_dim)
+    if not isinstance(jit_compile, bool):
+        raise TypeError(f"jit_compile must be True or False; got {describe(jit_compile)}.")
+    if (
+        isinstance(label_smoothing, bool)
+        or not isinstance(label_smoothing, (int, float))
+        or not (0.0 <= label_smoothing < 1.0)
+    ):
+        raise ValueError(f"label_smoothing must be a number in [0, 1), e.g. 0.1; got {describe(label_smoothing)}.")
+    g_optimizer, d_optimizer = _loss_scaled(g_optimizer), _loss_scaled(d_optimizer)
+    image_shape = tuple(discriminator.input_shape[1:])
+    if seed is None:
+        noise_rng = tf.random.Generator.from_non_deterministic_state()
+    else:
+        noise_rng = tf.random.Generator.from_seed(check_positive_int("seed", seed, minimum=0))
+
+    @tf.function(jit_compile=jit_compile, reduce_retracing=True)
+    def train_step(real_images: tf.Tensor) -> dict[str, tf.Tensor]:
+        _check_real_images(real_images, image_shape)  # runs once per trace: shapes and dtype are static
+        real_images = tf.cast(real_images, tf.float32)
+        noise = noise_rng.normal([tf.shape(real_images)[0], latent_dim])
+        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+            fake_images = generator(noise, training=True)
+            real_logits = tf.cast(discriminator(real_images, training=True), tf.float32)
+            fake_logits = tf.cast(discriminator(fake_images, training=True), tf.float32)
+            d_loss = gan.discriminator_loss(real_logits, fake_logits, label_smoothing=label_smoothing)
+            g_loss = gan.generator_loss(fake_logits)
+            scaled_d_loss = d_optimizer.scale_loss(d_loss)  # the loss itself unless loss scaling is on
+            scaled_g_loss = g_optimizer.scale_loss(g_loss)
+        # The gradients are taken after the tapes have stopped recording.
+        d_grads = d_tape.gradient(scaled_d_loss, discriminator.trainable_variables)
+        g_grads = g_tape.gradient(scaled_g_loss, generator.trainable_variables)
+        d_optimizer.apply_gradients(zip(d_grads, discriminator.trainable_variables))
+        g_optimizer.apply_gradients(zip(g_grads, generator.trainable_variables))
+        return {
+            "d_loss": tf.cast(d_loss, tf.float32),
+            "g_loss": tf.cast(g_loss, tf.float32),
+            "d_real": tf.reduce_mean(tf.sigmoid(real_logits)),
+            "d_fake": tf.reduce_mean(tf.sigmoid(fake_logits)),
+        }
+
+    return train_step
+
+
+def steps_per_run(n_images: int, batch_size: int, epochs: int, *, max_steps: int | None = None) -> int:
+    """Training steps of ``epochs`` passes over ``n_images`` in whole batches (drop_remainder), capped; lesson 06."""
+    n_images = check_positive_int("n_images", n_images)
+    batch_size = check_positive_int("batch_size", batch_size)
+    epochs = check_positive_int("epochs", epochs)
+    if batch_size > n_images:
+        raise ValueError(f"batch_size ({batch_size}) is larger than n_images ({n_images}): not one whole batch.")
+    steps = epochs * (n_images // batch_size)
+    return steps if max_steps is None else min(steps, check_positive_int("max_steps", max_steps))
+
+
+class DCGAN:
+    """A generator, a discriminator, their optimizers and a fixed noise batch in one resumable run; lesson 06.
+
+    Sizes come from the profile (``width``, ``latent_dim``, ``n_show``, ``max_steps``, ``jit_compile``).
+    Building a DCGAN with the name of an earlier run restores its newest checkpoint, so :meth:`train`
+    continues to the same total instead of starting again; ``resume=False`` starts afresh.
+    """
+
+    def __init__(
+        self,
+        profile: Any,
+        *,
+        name: str = "dcgan_digits",
+        image_shape: tuple[int, int, int] = (28, 28, 1),
+        label_smoothing: float = 0.0,
+        learning_rate: float = LEARNING_RATE,
+        seed: int = 0,
+        resume: bool = True,
+    ) -> None:
+        for knob in ("width", "latent_dim", "n_show", "max_steps", "jit_compile"):
+            if not hasattr(profile, knob):
+                raise TypeError(f"profile must be the run profile from cu.setup(); got {describe(profile)}.")
+        if len(tuple(image_shape)) != 3:
+            raise ValueError(f"image_shape must be (height, width, channels), e.g. (28, 28, 1); got {image_shape!r}.")
+        self.profile = profile
+        self.latent_dim = int(profile.latent_dim)
+        self.image_shape = tuple(int(n) for n in image_shape)
+        self.generator = gan.build_generator(latent_dim=self.latent_dim, width=profile.width, image_shape=image_shape)
+        self.discriminator = gan.build_discriminator(width=profile.width, image_shape=image_shape)
+        self.g_optimizer = _loss_scaled(keras.optimizers.Adam(learning_rate, beta_1=BETA_1))
+        self.d_optimizer = _loss_scaled(keras.optimizers.Adam(learning_rate, beta_1=BETA_1))
+        # Build the optimizers' state now, so that a checkpoint restores into it at once.
+        self.g_optimizer.build(self.generator.trainable_variables)
+        self.d_optimizer.build(self.discriminator.trainable_variables)
+        noise = gan.sample_noise(profile.n_show, self.latent_dim, seed=seed)
+        self.fixed_noise = tf.Variable(tf.cast(noise, tf.float32), trainable=False, name="fixed_noise")
+        self.train_step = make_train_step(
+            self.generator,
+            self.discriminator,
+            self.g_optimizer,
+            self.d_optimizer,
+            latent_dim=self.latent_dim,
+            jit_compile=bool(profile.jit_compile),
+            label_smoothing=label_smoothing,
+            seed=seed,
+        )
+        self.run = TrainingRun(
+            name,
+            resume=resume,
+            generator=self.generator,
+            discriminator=self.discriminator,
+            g_optimizer=self.g_optimizer,
+            d_optimizer=self.d_optimizer,
+            fixed_noise=self.fixed_noise,
+        )
+        self._checked_range = False
+
+    @property
+    def step(self) -> int:
+        """Training steps done so far, restored ones included; lesson 06."""
+        return self.run.step
+
+    @property
+    def history(self) -> History:
+        """The logged losses and D outputs of the whole run; lesson 06."""
+        return self.run.history
+
+    def samples(self) -> np.ndarray:
+        """The generator's images for the fixed noise, float32 in [-1, 1], shaped (n_show, H, W, C); lesson 06."""
+        return np.asarray(self.generator(self.fixed_noise, training=False), dtype=np.float32)
+
+    def _checked_step(self, images: Any) -> dict[str, tf.Tensor]:
+        """The train step, checking once that the real images are in [-1, 1]."""
+        if not self._checked_range:
+            _check_real_images(images, self.image_shape)
+            low, high = float(tf.reduce_min(images)), float(tf.reduce_max(images))
+            if low < -1.0 - 1e-3 or high > 1.0 + 1e-3:
+                raise ValueError(
+                    f"The real images must be in [-1, 1], like the generator's tanh output; got values in "
+                    f"[{low:.4g}, {high:.4g}]. Scale uint8 pictures with pipeline.to_model_range or "
+                    "pipeline.make_dataset."
+                )
+            self._checked_range = True
+            # The first call builds the graph; TensorFlow's graph optimizer may print a harmless C++ message
+            # ("remapper failed") while doing so, which would only alarm a learner.
+            with native_stderr_silenced():
+                return self.train_step(images)
+        return self.train_step(images)
+
+    def train(
+        self,
+        dataset: Iterable[Any],
+        *,
+        steps: int | None = None,
+        epochs: int | None = None,
+        sample_every: int | None = None,
+        checkpoint_every: int = 500,
+        max_steps: int | None = _FROM_PROFILE,
+        progress: bool = True,
+    ) -> History:
+        """Train until the run has done ``steps`` (or ``epochs`` passes) in total, capped by max_steps; lesson 06.
+
+        ``max_steps`` defaults to the profile's cap. A sample grid of the fixed noise is saved every
+        ``sample_every`` steps (and at the start and the end), a checkpoint every ``checkpoint_every``.
+        """
+        if max_steps is _FROM_PROFILE:
+            max_steps = self.profile.max_steps
+        return self.run.fit(
+            self._checked_step,
+            dataset,
+            steps,
+            epochs=epochs,
+            max_steps=max_steps,
+            sample_fn=self.samples,
+            sample_every=sample_every,
+            checkpoint_every=checkpoint_every,
+            progress=progress,
+        )
+
+    def gif(self, path: str | Path | None = None, *, fps: float = 4.0) -> Path:
+        """Join the saved sample grids into a looping GIF (default ``runs/<name>/training.gif``); lesson 06."""
+        if not self.run.sample_paths:
+            raise ValueError("No sample grids are saved yet: call train(...) first.")
+        return make_gif(self.run.sample_paths, self.run.run_dir / "training.gif" if path is None else path, fps=fps)
+
+
+def load_or_train_generator(
+    profile: Any, *, data: Any = None, name: str = "dcgan_digits", verbose: bool = True
+) -> keras.Model:
+    """The generator lesson 06 trained (from runs/), or a new one trained with the profile's numbers; lessons 07, 12.
+
+    A run that stopped early is continued to the profile's total; one whose models no longer match the
+    profile (another width or latent size) is started again. ``data`` defaults to ``datasets.load_digits``.
+    """
+    for knob in ("n_train", "n_test", "batch_size", "gan_epochs"):
+        if not hasattr(profile, knob):
+            raise TypeError(f"profile must be the run profile from cu.setup(); got {describe(profile)}.")
+    say = print if verbose else (lambda *args, **kwargs: None)
+    try:
+        model = DCGAN(profile, name=name)
+    except RuntimeError as error:  # a checkpoint of other models: begin again
+        say(f"The saved run {name!r} cannot be used ({str(error)[:160]}...); starting it again.")
+        model = DCGAN(profile, name=name, resume=False)
+    n_train = profile.n_train if data is None else len(data.x_train)
+    target = steps_per_run(n_train, profile.batch_size, profile.gan_epochs, max_steps=profile.max_steps)
+    if model.step >= target:
+        say(f"Loaded the generator of run {name!r}: trained for {model.step} steps (the profile asks for {target}).")
+        return model.generator
+    say(
+        f"Training the generator of run {name!r} from step {model.step} to {target} "
+        f"({profile.gan_epochs} epoch(s) at batch size {profile.batch_size}, width {profile.width})."
+    )
+    if data is None:
+        from course_utils.datasets import load_digits
+
+        data = load_digits(n_train=profile.n_train, n_test=profile.n_test, verbose=verbose)
+    from course_utils.pipeline import make_dataset
+
+    dataset = make_dataset(data.x_train, batch_size=profile.batch_size)
+    model.train(dataset, steps=target, max_steps=None, progress=verbose)
+    return model.generator

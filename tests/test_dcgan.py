@@ -1,0 +1,204 @@
+"""Tests of course_utils.dcgan: the train step, mixed precision, XLA, checkpoints and resuming."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+tf = pytest.importorskip("tensorflow")
+keras = pytest.importorskip("keras")
+
+from course_utils import dcgan, gan  # noqa: E402
+from course_utils.profiles import get_profile  # noqa: E402
+
+TINY = get_profile("smoke").replace(width=4, latent_dim=8, n_show=4, max_steps=None, jit_compile=False)
+
+
+@pytest.fixture(autouse=True)
+def runs_root(tmp_path, monkeypatch):
+    """Every test writes its runs under its own temporary folder."""
+    root = tmp_path / "runs"
+    monkeypatch.setenv("COURSE_RUNS_DIR", str(root))
+    return root
+
+
+def real_batch(n: int = 8, seed: int = 0) -> tf.Tensor:
+    """A batch of 'real' images in [-1, 1]: bright squares on black."""
+    rng = np.random.default_rng(seed)
+    images = -np.ones((n, 28, 28, 1), np.float32)
+    for image in images:
+        top, left = rng.integers(2, 16, size=2)
+        image[top : top + 10, left : left + 10] = 1.0
+    return tf.constant(images)
+
+
+def models(seed: int = 0):
+    keras.utils.set_random_seed(seed)
+    g = gan.build_generator(latent_dim=TINY.latent_dim, width=TINY.width)
+    d = gan.build_discriminator(width=TINY.width)
+    return g, d
+
+
+def image_dataset(n: int = 16, batch: int = 4) -> tf.data.Dataset:
+    return tf.data.Dataset.from_tensor_slices(real_batch(n)).batch(batch, drop_remainder=True)
+
+
+def test_discriminator_steps_lower_its_loss_on_a_fixed_batch() -> None:
+    g, d = models()
+    opt = keras.optimizers.Adam(1e-3, beta_1=0.5)
+    real = real_batch()
+    fake = g(gan.sample_noise(8, TINY.latent_dim, seed=1), training=False)  # G is held fixed
+
+    def loss() -> float:
+        return float(gan.discriminator_loss(d(real, training=False), d(fake, training=False)))
+
+    before = loss()
+    for _ in range(5):
+        with tf.GradientTape() as tape:
+            d_loss = gan.discriminator_loss(d(real, training=True), d(fake, training=True))
+        opt.apply_gradients(zip(tape.gradient(d_loss, d.trainable_variables), d.trainable_variables))
+    after = loss()
+    assert after < before - 0.01, (before, after)
+
+
+def test_train_step_returns_finite_float32_scalars_and_moves_both_networks() -> None:
+    g, d = models()
+    g_before = [w.numpy().copy() for w in g.trainable_weights]
+    d_before = [w.numpy().copy() for w in d.trainable_weights]
+    step = dcgan.make_train_step(
+        g, d, keras.optimizers.Adam(2e-4), keras.optimizers.Adam(2e-4), latent_dim=TINY.latent_dim, seed=0
+    )
+    out = step(real_batch())
+    assert set(out) == {"d_loss", "g_loss", "d_real", "d_fake"}
+    for name, value in out.items():
+        assert value.dtype == tf.float32 and value.shape == (), name
+        assert np.isfinite(value.numpy()), name
+    assert 0 < float(out["d_real"]) < 1 and 0 < float(out["d_fake"]) < 1
+    # At initialisation D outputs about 1/2 everywhere, so d_loss ~ 2 ln 2 and g_loss ~ ln 2.
+    assert abs(float(out["d_loss"]) - 2 * np.log(2)) < 0.3
+    assert abs(float(out["g_loss"]) - np.log(2)) < 0.3
+    assert any(not np.allclose(a, w.numpy()) for a, w in zip(g_before, g.trainable_weights))
+    assert any(not np.allclose(a, w.numpy()) for a, w in zip(d_before, d.trainable_weights))
+
+
+def test_train_step_losses_match_the_gan_losses_before_the_update() -> None:
+    # With the same noise, D's logits before the update give the losses that the step reports.
+    g, d = models()
+    step = dcgan.make_train_step(
+        g, d, keras.optimizers.SGD(0.0), keras.optimizers.SGD(0.0), latent_dim=TINY.latent_dim, seed=3
+    )
+    d.get_layer("down0_dropout").rate = 0.0
+    d.get_layer("down1_dropout").rate = 0.0
+    noise = tf.random.Generator.from_seed(3).normal([8, TINY.latent_dim])
+    real = real_batch()
+    fake = g(noise, training=True)
+    expected_d = gan.discriminator_loss(d(real, training=True), d(fake, training=True))
+    out = step(real)
+    np.testing.assert_allclose(float(out["d_loss"]), float(expected_d), rtol=1e-4)
+
+
+def test_one_shared_optimizer_is_refused() -> None:
+    g, d = models()
+    opt = keras.optimizers.Adam()
+    with pytest.raises(ValueError, match="each network needs its own optimizer"):
+        dcgan.make_train_step(g, d, opt, opt, latent_dim=TINY.latent_dim)
+
+
+def test_wrong_images_are_refused_with_clear_messages() -> None:
+    g, d = models()
+    step = dcgan.make_train_step(g, d, keras.optimizers.Adam(), keras.optimizers.Adam(), latent_dim=TINY.latent_dim)
+    with pytest.raises(ValueError, match=r"float32 in \[-1, 1\].*uint8.*to_model_range"):
+        step(tf.zeros((4, 28, 28, 1), tf.uint8))
+    with pytest.raises(ValueError, match=r"shaped \(N, 28, 28, 1\).*\(4, 32, 32, 1\)"):
+        step(tf.zeros((4, 32, 32, 1)))
+    model = dcgan.DCGAN(TINY, name="range")
+    bad = tf.data.Dataset.from_tensor_slices(tf.fill((8, 28, 28, 1), 255.0)).batch(4)
+    with pytest.raises(ValueError, match=r"must be in \[-1, 1\].*\[255, 255\]"):
+        model.train(bad, steps=1, progress=False)
+
+
+def test_steps_per_run_counts_whole_batches() -> None:
+    assert dcgan.steps_per_run(20_000, 128, 5) == 5 * 156
+    assert dcgan.steps_per_run(256, 32, 1, max_steps=4) == 4
+    assert dcgan.steps_per_run(60_000, 256, 50) == 50 * 234
+    with pytest.raises(ValueError, match="larger than n_images"):
+        dcgan.steps_per_run(10, 32, 1)
+
+
+def test_checkpoint_round_trip_gives_identical_samples() -> None:
+    first = dcgan.DCGAN(TINY, name="roundtrip", seed=5)
+    first.train(image_dataset(), steps=3, progress=False)
+    samples = first.samples()
+    assert samples.dtype == np.float32 and samples.shape == (TINY.n_show, 28, 28, 1)
+    second = dcgan.DCGAN(TINY, name="roundtrip", seed=99)  # other seed: the noise must come from the checkpoint
+    assert second.step == 3
+    np.testing.assert_array_equal(second.fixed_noise.numpy(), first.fixed_noise.numpy())
+    np.testing.assert_array_equal(second.samples(), samples)
+    fresh = dcgan.DCGAN(TINY, name="roundtrip", resume=False)
+    assert fresh.step == 0
+    assert not np.allclose(fresh.samples(), samples)
+
+
+def test_a_new_object_resumes_the_step_count_and_trains_to_the_total() -> None:
+    first = dcgan.DCGAN(TINY, name="resume")
+    first.train(image_dataset(), steps=3, progress=False)
+    assert first.step == 3
+    second = dcgan.DCGAN(TINY, name="resume")
+    assert second.step == 3
+    history = second.train(image_dataset(), steps=5, progress=False, sample_every=1)
+    assert second.step == 5
+    assert history.steps[-1] == 5
+    assert [p.name for p in second.run.sample_paths][-2:] == ["step_000004.png", "step_000005.png"]
+    gif = second.gif()
+    assert gif.exists() and gif.stat().st_size > 0
+    third = dcgan.DCGAN(TINY, name="resume")
+    third.train(image_dataset(), steps=5, progress=False)  # already done: nothing to train
+    assert third.step == 5
+
+
+def test_max_steps_defaults_to_the_profile_cap() -> None:
+    model = dcgan.DCGAN(TINY.replace(max_steps=2), name="capped")
+    model.train(image_dataset(), epochs=3, progress=False)
+    assert model.step == 2
+
+
+def test_jit_compiled_train_step_runs() -> None:
+    g, d = models()
+    step = dcgan.make_train_step(
+        g, d, keras.optimizers.Adam(), keras.optimizers.Adam(), latent_dim=TINY.latent_dim, jit_compile=True, seed=0
+    )
+    for _ in range(2):
+        out = step(real_batch())
+    assert all(np.isfinite(v.numpy()) and v.dtype == tf.float32 for v in out.values())
+
+
+def test_mixed_float16_train_step_scales_losses_and_keeps_float32_outputs() -> None:
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        model = dcgan.DCGAN(TINY, name="mixed")
+        assert isinstance(model.g_optimizer, keras.optimizers.LossScaleOptimizer)
+        assert isinstance(model.d_optimizer, keras.optimizers.LossScaleOptimizer)
+        model.train(image_dataset(), steps=2, progress=False)
+        assert model.step == 2
+        for name in ("d_loss", "g_loss", "d_real", "d_fake"):
+            assert np.all(np.isfinite(model.history[name])), name
+        out = model.generator(model.fixed_noise, training=False)
+        assert out.dtype == tf.float32
+        assert model.generator.get_layer("up0").compute_dtype == "float16"  # it really ran in float16
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+def test_load_or_train_generator_trains_once_then_loads(capsys: pytest.CaptureFixture[str]) -> None:
+    from course_utils.datasets import ImageData
+
+    images = np.zeros((16, 28, 28), np.uint8)
+    images[:, 8:20, 8:20] = 255
+    data = ImageData(images, None, images[:4], None, name="squares", source="white squares")
+    profile = TINY.replace(batch_size=4, gan_epochs=1, n_train=16)
+    first = dcgan.load_or_train_generator(profile, data=data, name="shared", verbose=True)
+    assert "Training the generator" in capsys.readouterr().out
+    second = dcgan.load_or_train_generator(profile, data=data, name="shared", verbose=True)
+    assert "Loaded the generator" in capsys.readouterr().out
+    z = gan.sample_noise(3, profile.latent_dim, seed=0)
+    np.testing.assert_array_equal(first(z, training=False), second(z, training=False))
