@@ -29,6 +29,12 @@ from course_utils.checks.lesson09 import *  # noqa: F403
 from course_utils.checks.lesson09 import __all__ as _lesson09
 from course_utils.checks.lesson10 import *  # noqa: F403
 from course_utils.checks.lesson10 import __all__ as _lesson10
+from course_utils.checks.lesson11 import *  # noqa: F403
+from course_utils.checks.lesson11 import __all__ as _lesson11
+from course_utils.checks.lesson12 import *  # noqa: F403
+from course_utils.checks.lesson12 import __all__ as _lesson12
+from course_utils.checks.lesson13 import *  # noqa: F403
+from course_utils.checks.lesson13 import __all__ as _lesson13
 
 __all__ = [
     *_core,
@@ -43,4 +49,7 @@ __all__ = [
     *_lesson08,
     *_lesson09,
     *_lesson10,
+    *_lesson11,
+    *_lesson12,
+    *_lesson13,
 ]
