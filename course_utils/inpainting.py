@@ -1,0 +1,686 @@
+"""A CNN inpainter: partial convolutions, a U-Net, the hole/valid loss and a resumable trainer; lesson 10.
+
+Conventions (the same as :mod:`course_utils.masks`): images are float32 in [0, 1], shaped (N, H, W, C);
+masks are float32 in {0, 1}, shaped (N, H, W, 1), with **1 = known pixel** and **0 = hole**.
+
+* :class:`PartialConv2D` (Liu et al., 2018) convolves only the known pixels, rescales the result by how many
+  of them the window saw, and returns an updated mask: the hole shrinks layer by layer.
+* :func:`build_inpainter` stacks them into a U-Net that takes (masked image, mask) and predicts every pixel;
+  :func:`composite` keeps the known pixels and pastes the prediction into the hole.
+* :func:`inpainting_loss` is the L1 loss of Liu et al. with separate weights for hole and valid pixels.
+* :class:`Inpainter` trains the U-Net in a :class:`course_utils.training.TrainingRun`, so training resumes
+  after a restart; :func:`load_or_train_inpainter` gives lessons 11-13 a trained model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from course_utils.training import History, TrainingRun
+from course_utils.validation import check_positive_int, describe
+
+__all__ = [
+    "GatedConv2D",
+    "HOLE_WEIGHT",
+    "Inpainter",
+    "PartialConv2D",
+    "VALID_WEIGHT",
+    "build_inpainter",
+    "composite",
+    "inpainting_loss",
+    "load_or_train_inpainter",
+    "make_train_step",
+    "make_training_dataset",
+    "predict",
+    "steps_per_run",
+    "training_masks",
+]
+
+#: The weights of the hole and valid L1 terms in Liu et al. (2018), eq. 7.
+HOLE_WEIGHT = 6.0
+VALID_WEIGHT = 1.0
+#: Adam's learning rate. Liu et al. use 2e-4 for days of GPU training; the short runs of this course learn
+#: faster with 1e-3.
+LEARNING_RATE = 1e-3
+
+_FROM_PROFILE: Any = object()  # default of Inpainter.train's max_steps: use the profile's cap
+
+
+# --------------------------------------------------------------------------- argument checks
+
+
+def _as_numpy(value: Any) -> np.ndarray:
+    return value.numpy() if hasattr(value, "numpy") else np.asarray(value)
+
+
+def _check_images(name: str, images: Any) -> np.ndarray:
+    """Images as a float array (N, H, W, C) in [0, 1], or a ValueError saying what was given."""
+    array = _as_numpy(images)
+    if array.ndim != 4:
+        hint = " (add a batch axis with image[None])" if array.ndim == 3 else ""
+        raise ValueError(
+            f"{name} must be a batch of images shaped (N, height, width, channels); got {describe(array)}{hint}."
+        )
+    if not np.issubdtype(array.dtype, np.floating):
+        raise ValueError(
+            f"{name} must be float32 in [0, 1]; got {describe(array)}. Divide uint8 pictures by 255 first."
+        )
+    if array.size and (np.nanmin(array) < -1e-3 or np.nanmax(array) > 1 + 1e-3):
+        raise ValueError(f"{name} must hold values in [0, 1] (the unit range of lesson 09); got {describe(array)}.")
+    return array
+
+
+def _check_masks(masks: Any, images: np.ndarray | None = None, *, name: str = "masks") -> np.ndarray:
+    """Masks as float (N, H, W, 1 or C) in {0, 1} matching ``images``, or a ValueError in plain words."""
+    array = _as_numpy(masks)
+    convention = "float32, 1 = known pixel, 0 = hole, shaped (N, H, W, 1)"
+    if array.ndim == 3 and images is not None and array.shape == images.shape[:3]:
+        raise ValueError(f"{name} must be {convention}; got {describe(array)}. Add the channel axis: masks[..., None].")
+    if array.ndim != 4:
+        raise ValueError(f"{name} must be {convention}; got {describe(array)}.")
+    if array.dtype == bool or not np.issubdtype(array.dtype, np.floating):
+        raise ValueError(f"{name} must be {convention}; got {describe(array)}. Convert with masks.astype('float32').")
+    values = np.unique(array)
+    if not np.all(np.isin(values, (0.0, 1.0))):
+        hint = " (divide a 0/255 mask by 255)" if array.size and np.nanmax(array) > 1 else ""
+        raise ValueError(f"{name} must hold only 0 (hole) and 1 (known pixel); got {describe(array)}{hint}.")
+    if images is not None:
+        if array.shape[:3] != images.shape[:3] or array.shape[3] not in (1, images.shape[3]):
+            raise ValueError(
+                f"{name} must match the images: shape {images.shape[:3] + (1,)}; got {describe(array)} "
+                f"for images of shape {images.shape}."
+            )
+    return array
+
+
+# --------------------------------------------------------------------------- the layers
+
+
+class PartialConv2D(keras.layers.Layer):
+    """A convolution that sees only the known pixels and updates the mask (Liu et al., 2018); lesson 10.
+
+    Called on ``(x, mask)``, where ``mask`` has one channel (shared by all of x's channels) or as many
+    channels as ``x``, with 1 = known and 0 = hole. For each window position, with X the window of the
+    input, M the same window of the mask (broadcast to X's channels), W the kernel and b the bias:
+
+        x' = W^T (X ⊙ M) · sum(1) / sum(M) + b     where sum(M) > 0
+        x' = 0                                      where sum(M) = 0
+
+        m' = 1 where sum(M) > 0, else 0
+
+    ``sum(1)`` is the number of entries in a window, kernel_h × kernel_w × channels. The factor
+    sum(1)/sum(M) scales the result up as if the missing entries had been average ones, so the output
+    does not get darker near a hole. As in the paper, the zero padding of ``padding='same'`` counts as
+    hole: on an all-ones mask the layer equals a ``Conv2D`` with the same weights in the interior, and at
+    the border its sum is scaled by sum(1)/(entries inside the image). The updated mask ``m'`` has one
+    channel; ``strides`` and ``padding`` mean what they mean for ``Conv2D``. Returns ``(x', m')``.
+    """
+
+    def __init__(
+        self,
+        filters: int,
+        kernel_size: int | tuple[int, int],
+        *,
+        strides: int | tuple[int, int] = 1,
+        padding: str = "same",
+        activation: Any = None,
+        use_bias: bool = True,
+        kernel_initializer: Any = "he_normal",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.filters = check_positive_int("filters", filters)
+        self.kernel_size = _pair("kernel_size", kernel_size)
+        self.strides = _pair("strides", strides)
+        if padding not in ("same", "valid"):
+            raise ValueError(f"padding must be 'same' or 'valid', as for Conv2D; got {padding!r}.")
+        self.padding = padding
+        self.activation = keras.activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+
+    def build(self, input_shape: Any) -> None:
+        x_shape, mask_shape = _split_shapes(input_shape)
+        channels = x_shape[-1]
+        if channels is None:
+            raise ValueError("PartialConv2D needs to know the number of channels of x when it is built.")
+        if mask_shape[-1] not in (1, channels, None):
+            raise ValueError(
+                f"PartialConv2D's mask must have 1 channel or as many as x ({channels}); got shape {tuple(mask_shape)}."
+            )
+        self.in_channels = int(channels)
+        self.kernel = self.add_weight(
+            name="kernel",
+            shape=(*self.kernel_size, self.in_channels, self.filters),
+            initializer=self.kernel_initializer,
+        )
+        self.bias = self.add_weight(name="bias", shape=(self.filters,), initializer="zeros") if self.use_bias else None
+
+    def call(self, inputs: Any) -> tuple[Any, Any]:
+        x, mask = inputs
+        x = tf.cast(x, self.compute_dtype)
+        mask = tf.cast(mask, tf.float32)
+        # sum(M) per window: count the known entries of every channel (padding counts as hole).
+        per_pixel = mask * (self.in_channels if mask.shape[-1] == 1 else 1.0)
+        per_pixel = tf.reduce_sum(per_pixel, axis=-1, keepdims=True)
+        ones = tf.ones((*self.kernel_size, 1, 1), tf.float32)
+        known = tf.nn.conv2d(per_pixel, ones, strides=self.strides, padding=self.padding.upper())
+        new_mask = tf.cast(known > 0.5, tf.float32)
+        window = float(self.kernel_size[0] * self.kernel_size[1] * self.in_channels)  # sum(1)
+        ratio = window / tf.maximum(known, 1.0) * new_mask
+        raw = tf.nn.conv2d(
+            x * tf.cast(mask, x.dtype),
+            tf.cast(self.kernel, x.dtype),
+            strides=self.strides,
+            padding=self.padding.upper(),
+        )
+        out = raw * tf.cast(ratio, x.dtype)
+        if self.bias is not None:
+            out = out + tf.cast(self.bias, x.dtype)
+        out = out * tf.cast(new_mask, x.dtype)  # 0 where the window saw no known pixel
+        return self.activation(out), new_mask
+
+    def compute_output_shape(self, input_shape: Any) -> tuple[tuple, tuple]:
+        x_shape, _ = _split_shapes(input_shape)
+        spatial = [
+            _conv_size(n, k, s, self.padding)
+            for n, k, s in zip(x_shape[1:3], self.kernel_size, self.strides, strict=True)
+        ]
+        return (x_shape[0], *spatial, self.filters), (x_shape[0], *spatial, 1)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update(
+            filters=self.filters,
+            kernel_size=self.kernel_size,
+            strides=self.strides,
+            padding=self.padding,
+            activation=keras.activations.serialize(self.activation),
+            use_bias=self.use_bias,
+            kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
+        )
+        return config
+
+
+class GatedConv2D(keras.layers.Layer):
+    """A gated convolution (Yu et al., 2019): features times a learned soft mask in (0, 1); lesson 10.
+
+    Two convolutions of the same input: ``features = act(W_f * x)`` and ``gate = sigmoid(W_g * x)``;
+    the output is ``features ⊙ gate``. Instead of a hard 0/1 mask updated by a rule, the network learns
+    per pixel and per channel how much each feature should pass. Feed it the image with the mask as an
+    extra channel. ``strides`` and ``padding`` mean what they mean for ``Conv2D``.
+    """
+
+    def __init__(
+        self,
+        filters: int,
+        kernel_size: int | tuple[int, int],
+        *,
+        strides: int | tuple[int, int] = 1,
+        padding: str = "same",
+        activation: Any = "elu",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.filters = check_positive_int("filters", filters)
+        self.kernel_size = _pair("kernel_size", kernel_size)
+        self.strides = _pair("strides", strides)
+        if padding not in ("same", "valid"):
+            raise ValueError(f"padding must be 'same' or 'valid', as for Conv2D; got {padding!r}.")
+        self.padding = padding
+        self.activation = keras.activations.get(activation)
+        options = dict(kernel_size=self.kernel_size, strides=self.strides, padding=padding, dtype=self.dtype_policy)
+        self.feature_conv = keras.layers.Conv2D(self.filters, name="features", **options)
+        self.gate_conv = keras.layers.Conv2D(self.filters, activation="sigmoid", name="gate", **options)
+
+    def build(self, input_shape: Any) -> None:
+        self.feature_conv.build(input_shape)
+        self.gate_conv.build(input_shape)
+
+    def gate(self, x: Any) -> Any:
+        """The soft mask sigmoid(W_g * x), in (0, 1); lesson 10."""
+        return self.gate_conv(x)
+
+    def call(self, x: Any) -> Any:
+        return self.activation(self.feature_conv(x)) * self.gate_conv(x)
+
+    def compute_output_shape(self, input_shape: Any) -> tuple:
+        return self.feature_conv.compute_output_shape(input_shape)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update(
+            filters=self.filters,
+            kernel_size=self.kernel_size,
+            strides=self.strides,
+            padding=self.padding,
+            activation=keras.activations.serialize(self.activation),
+        )
+        return config
+
+
+def _pair(name: str, value: Any) -> tuple[int, int]:
+    if isinstance(value, (tuple, list)) and len(value) == 2:
+        return check_positive_int(f"{name}[0]", value[0]), check_positive_int(f"{name}[1]", value[1])
+    value = check_positive_int(name, value)
+    return value, value
+
+
+def _split_shapes(input_shape: Any) -> tuple[tuple, tuple]:
+    if (
+        not isinstance(input_shape, (tuple, list))
+        or len(input_shape) != 2
+        or not isinstance(input_shape[0], (tuple, list))
+    ):
+        raise ValueError(
+            f"PartialConv2D is called on a pair (x, mask) of 4-D tensors; got input shape {input_shape!r}."
+        )
+    x_shape, mask_shape = (tuple(s) for s in input_shape)
+    if len(x_shape) != 4 or len(mask_shape) != 4:
+        raise ValueError(f"PartialConv2D's x and mask must be 4-D (N, H, W, C); got shapes {x_shape} and {mask_shape}.")
+    return x_shape, mask_shape
+
+
+def _conv_size(n: int | None, kernel: int, stride: int, padding: str) -> int | None:
+    if n is None:
+        return None
+    return -(-n // stride) if padding == "same" else (n - kernel) // stride + 1
+
+
+# --------------------------------------------------------------------------- the U-Net
+
+
+def build_inpainter(*, image_size: int, channels: int = 3, width: int, depth: int = 3) -> keras.Model:
+    """A U-Net of partial convolutions: (masked image, mask) -> predicted image in [0, 1]; lesson 10.
+
+    The encoder halves the size ``depth`` times with stride-2 partial convolutions (ReLU); the decoder
+    doubles it back with nearest-neighbour upsampling, concatenates the encoder's features *and masks* of
+    the same size (the skip connections), and applies a partial convolution (LeakyReLU 0.2), as in Liu et al.
+    The last layer also sees the input image and mask; a sigmoid gives float32 pixels in [0, 1].
+    """
+    image_size = check_positive_int("image_size", image_size)
+    channels = check_positive_int("channels", channels)
+    width = check_positive_int("width", width)
+    depth = check_positive_int("depth", depth)
+    if image_size % 2**depth:
+        raise ValueError(
+            f"image_size must be divisible by 2**depth = {2**depth}, because the U-Net halves the image {depth} "
+            f"times and doubles it back; got image_size={image_size}. Use depth={_largest_depth(image_size)} "
+            "or another size."
+        )
+    image = keras.Input((image_size, image_size, channels), name="image")
+    mask = keras.Input((image_size, image_size, 1), name="mask")
+
+    def filters(level: int) -> int:
+        return width * 2 ** min(level, 3)
+
+    h, m = PartialConv2D(width, 5, activation="relu", name="enc0")((image, mask))
+    skips = [(h, m)]
+    for level in range(1, depth + 1):
+        h, m = PartialConv2D(filters(level), 3, strides=2, activation="relu", name=f"enc{level}")((h, m))
+        skips.append((h, m))
+    h, m = PartialConv2D(filters(depth), 3, activation="relu", name="bottleneck")((h, m))
+    for level in range(depth - 1, -1, -1):
+        skip_h, skip_m = skips[level]
+        h = keras.layers.UpSampling2D(2, name=f"up{level}")(h)
+        m = keras.layers.UpSampling2D(2, name=f"up{level}_mask")(m)
+        h = keras.layers.Concatenate(name=f"cat{level}")([h, skip_h])
+        m = _stack_masks([(m, filters(level + 1)), (skip_m, skip_h.shape[-1])])
+        h, m = PartialConv2D(filters(level), 3, activation=keras.layers.LeakyReLU(0.2), name=f"dec{level}")((h, m))
+    h = keras.layers.Concatenate(name="cat_input")([h, image])
+    m = _stack_masks([(m, filters(0)), (mask, channels)])
+    h, _ = PartialConv2D(channels, 3, name="to_pixels")((h, m))
+    output = keras.layers.Activation("sigmoid", dtype="float32", name="prediction")(h)
+    return keras.Model([image, mask], output, name="partial_conv_unet")
+
+
+def _stack_masks(parts: list[tuple[Any, int]]) -> Any:
+    """One mask channel per feature channel: each one-channel mask repeated to its features' channels."""
+    return keras.ops.concatenate(
+        [keras.ops.repeat(keras.ops.cast(mask, "float32"), int(count), axis=-1) for mask, count in parts], axis=-1
+    )
+
+
+def _largest_depth(size: int) -> int:
+    depth = 0
+    while size % 2 ** (depth + 1) == 0 and depth < 6:
+        depth += 1
+    return max(depth, 1)
+
+
+def composite(images: Any, masks: Any, predictions: Any) -> np.ndarray:
+    """m·x + (1 − m)·ŷ: the known pixels of the photo, the prediction only in the hole; lesson 10."""
+    images = _check_images("images", images)
+    predictions = _check_images("predictions", predictions)
+    if predictions.shape != images.shape:
+        raise ValueError(f"predictions must have the images' shape {images.shape}; got {describe(predictions)}.")
+    masks = _check_masks(masks, images)
+    return (masks * images + (1.0 - masks) * predictions).astype(np.float32)
+
+
+def predict(model: keras.Model, images: Any, masks: Any, *, batch_size: int = 256) -> np.ndarray:
+    """The model's raw prediction ŷ for images (their holes are zeroed first) and masks; lesson 10."""
+    images = _check_images("images", images).astype(np.float32)
+    masks = _check_masks(masks, images)
+    batch_size = check_positive_int("batch_size", batch_size)
+    parts = [
+        np.asarray(
+            model([images[i : i + batch_size] * masks[i : i + batch_size], masks[i : i + batch_size]], training=False)
+        )
+        for i in range(0, len(images), batch_size)
+    ]
+    return np.concatenate(parts).astype(np.float32)
+
+
+# --------------------------------------------------------------------------- the loss
+
+
+def inpainting_loss(
+    images: Any,
+    predictions: Any,
+    masks: Any,
+    *,
+    hole_weight: float = HOLE_WEIGHT,
+    valid_weight: float = VALID_WEIGHT,
+    tv_weight: float = 0.0,
+) -> dict[str, tf.Tensor]:
+    """The weighted L1 loss of Liu et al.: ``{"loss", "hole", "valid", "tv"}`` as float32 scalars; lesson 10.
+
+    hole = mean((1 − m)·|ŷ − x|), valid = mean(m·|ŷ − x|), both averaged over *all* entries (N·H·W·C) as
+    in the paper, so a prediction wrong only in the hole by d everywhere there has loss
+    hole_weight × mean|ŷ − x|. tv is the mean absolute difference between neighbouring pixels of the
+    composite m·x + (1 − m)·ŷ (it discourages checkerboard and noise in the hole).
+    loss = valid_weight·valid + hole_weight·hole + tv_weight·tv.
+    """
+    for name, weight in (("hole_weight", hole_weight), ("valid_weight", valid_weight), ("tv_weight", tv_weight)):
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight < 0:
+            raise ValueError(f"{name} must be a number >= 0; got {describe(weight)}.")
+    if not tf.is_symbolic_tensor(tf.convert_to_tensor(images)) and tf.executing_eagerly():
+        checked = _check_images("images", images)
+        _check_masks(masks, checked)
+        if tuple(np.shape(predictions)) != checked.shape:
+            raise ValueError(f"predictions must have the images' shape {checked.shape}; got {describe(predictions)}.")
+    images = tf.cast(images, tf.float32)
+    predictions = tf.cast(predictions, tf.float32)
+    masks = tf.cast(masks, tf.float32)
+    error = tf.abs(predictions - images)
+    hole = tf.reduce_mean((1.0 - masks) * error)
+    valid = tf.reduce_mean(masks * error)
+    filled = masks * images + (1.0 - masks) * predictions
+    tv = tf.reduce_mean(tf.abs(filled[:, 1:, :, :] - filled[:, :-1, :, :])) + tf.reduce_mean(
+        tf.abs(filled[:, :, 1:, :] - filled[:, :, :-1, :])
+    )
+    loss = valid_weight * valid + hole_weight * hole + tv_weight * tv
+    return {"loss": loss, "hole": hole, "valid": valid, "tv": tv}
+
+
+# --------------------------------------------------------------------------- training
+
+
+def _needs_loss_scaling() -> bool:
+    return keras.mixed_precision.global_policy().compute_dtype == "float16"
+
+
+def _loss_scaled(optimizer: Any) -> Any:
+    if _needs_loss_scaling() and not isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        return keras.optimizers.LossScaleOptimizer(optimizer)
+    return optimizer
+
+
+def make_train_step(
+    model: keras.Model,
+    optimizer: Any,
+    *,
+    hole_weight: float = HOLE_WEIGHT,
+    valid_weight: float = VALID_WEIGHT,
+    tv_weight: float = 0.0,
+    jit_compile: bool = False,
+) -> Callable[[tf.Tensor, tf.Tensor], dict[str, tf.Tensor]]:
+    """A ``tf.function`` that updates the inpainter once on clean images in [0, 1] and their masks; lesson 10.
+
+    The step zeroes the holes itself, so the model never sees the missing pixels. It returns the float32
+    scalars of :func:`inpainting_loss`. Under the ``mixed_float16`` policy the optimizer is wrapped in a
+    :class:`keras.optimizers.LossScaleOptimizer` (unless it already is).
+    """
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"model must be a Keras model from build_inpainter(...); got {describe(model)}.")
+    if not isinstance(optimizer, keras.optimizers.Optimizer):
+        raise TypeError(
+            f"optimizer must be a Keras optimizer such as keras.optimizers.Adam(2e-4); got {describe(optimizer)}."
+        )
+    if not isinstance(jit_compile, bool):
+        raise TypeError(f"jit_compile must be True or False; got {describe(jit_compile)}.")
+    inpainting_loss(
+        np.zeros((1, 2, 2, 1), np.float32),
+        np.zeros((1, 2, 2, 1), np.float32),
+        np.ones((1, 2, 2, 1), np.float32),
+        hole_weight=hole_weight,
+        valid_weight=valid_weight,
+        tv_weight=tv_weight,
+    )  # checks the weights
+    optimizer = _loss_scaled(optimizer)
+    image_shape = tuple(model.inputs[0].shape[1:])
+
+    @tf.function(jit_compile=jit_compile, reduce_retracing=True)
+    def train_step(images: tf.Tensor, masks: tf.Tensor) -> dict[str, tf.Tensor]:
+        if tuple(images.shape[1:]) != image_shape or masks.shape[-1] != 1:
+            raise ValueError(
+                f"The train step takes images shaped (N, {', '.join(map(str, image_shape))}) and masks shaped "
+                f"(N, {', '.join(map(str, image_shape[:2]))}, 1); got {tuple(images.shape)} and {tuple(masks.shape)}."
+            )
+        images = tf.cast(images, tf.float32)
+        masks = tf.cast(masks, tf.float32)
+        with tf.GradientTape() as tape:
+            predictions = model([images * masks, masks], training=True)
+            losses = inpainting_loss(
+                images, predictions, masks, hole_weight=hole_weight, valid_weight=valid_weight, tv_weight=tv_weight
+            )
+            scaled = optimizer.scale_loss(losses["loss"])  # the loss itself unless loss scaling is on
+        grads = tape.gradient(scaled, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        return {name: tf.cast(value, tf.float32) for name, value in losses.items()}
+
+    return train_step
+
+
+def make_training_dataset(images: Any, masks: Any, *, batch_size: int, seed: int = 0) -> tf.data.Dataset:
+    """Shuffled batches of (image in [0, 1], mask), masks drawn anew from the pool for every pass; lesson 10.
+
+    ``images`` may be uint8 (divided by 255) or float in [0, 1]. ``masks`` is a pool of masks (N_m, H, W, 1)
+    of any size; each epoch pairs every image with a different random mask. Incomplete batches are dropped.
+    """
+    array = _as_numpy(images)
+    if array.dtype == np.uint8:
+        array = array.astype(np.float32) / 255.0
+    array = _check_images("images", array).astype(np.float32)
+    pool = _check_masks(masks).astype(np.float32)
+    if pool.shape[1:3] != array.shape[1:3] or pool.shape[3] != 1:
+        raise ValueError(
+            f"masks must be shaped (N, {array.shape[1]}, {array.shape[2]}, 1) like the images; got {describe(pool)}."
+        )
+    batch_size = check_positive_int("batch_size", batch_size)
+    if batch_size > len(array):
+        raise ValueError(f"batch_size ({batch_size}) is larger than the number of images ({len(array)}).")
+    seed = check_positive_int("seed", seed, minimum=0)
+    image_ds = tf.data.Dataset.from_tensor_slices(array).shuffle(len(array), seed=seed, reshuffle_each_iteration=True)
+    mask_ds = (
+        tf.data.Dataset.from_tensor_slices(pool)
+        .shuffle(len(pool), seed=seed + 1, reshuffle_each_iteration=True)
+        .repeat()
+    )
+    return tf.data.Dataset.zip((image_ds, mask_ds)).batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+
+
+def steps_per_run(n_images: int, batch_size: int, epochs: int, *, max_steps: int | None = None) -> int:
+    """Training steps of ``epochs`` passes over ``n_images`` in whole batches, capped by max_steps; lesson 10."""
+    n_images = check_positive_int("n_images", n_images)
+    batch_size = check_positive_int("batch_size", batch_size)
+    epochs = check_positive_int("epochs", epochs)
+    if batch_size > n_images:
+        raise ValueError(f"batch_size ({batch_size}) is larger than n_images ({n_images}): not one whole batch.")
+    steps = epochs * (n_images // batch_size)
+    return steps if max_steps is None else min(steps, check_positive_int("max_steps", max_steps))
+
+
+def _sample_panel(model: keras.Model, images: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """Rows of damaged / prediction / composite / truth for each image, in [0, 1]."""
+    predictions = predict(model, images, masks)
+    rows = [images * masks, predictions, composite(images, masks, predictions), images]
+    return np.stack(rows, axis=1).reshape(-1, *images.shape[1:]).astype(np.float32)
+
+
+class Inpainter:
+    """The U-Net, its Adam optimizer and a fixed sample batch in one resumable :class:`TrainingRun`; lesson 10.
+
+    Sizes come from the profile (``image_size``, ``width``, ``max_steps``, ``jit_compile``). Building an
+    Inpainter with the name of an earlier run restores its newest checkpoint, so :meth:`train` continues
+    to the same total; ``resume=False`` starts afresh. ``sample_images`` and ``sample_masks`` (up to 4)
+    are drawn every ``sample_every`` steps as rows of damaged / prediction / composite / truth.
+    """
+
+    def __init__(
+        self,
+        profile: Any,
+        *,
+        name: str = "inpainter_photos",
+        channels: int = 3,
+        depth: int = 3,
+        sample_images: Any = None,
+        sample_masks: Any = None,
+        hole_weight: float = HOLE_WEIGHT,
+        valid_weight: float = VALID_WEIGHT,
+        tv_weight: float = 0.0,
+        learning_rate: float = LEARNING_RATE,
+        resume: bool = True,
+    ) -> None:
+        for knob in ("image_size", "width", "max_steps", "jit_compile"):
+            if not hasattr(profile, knob):
+                raise TypeError(f"profile must be the run profile from cu.setup(); got {describe(profile)}.")
+        self.profile = profile
+        self.model = build_inpainter(image_size=profile.image_size, channels=channels, width=profile.width, depth=depth)
+        self.optimizer = _loss_scaled(keras.optimizers.Adam(learning_rate))
+        self.optimizer.build(self.model.trainable_variables)  # so a checkpoint restores into it at once
+        self.train_step = make_train_step(
+            self.model,
+            self.optimizer,
+            hole_weight=hole_weight,
+            valid_weight=valid_weight,
+            tv_weight=tv_weight,
+            jit_compile=bool(profile.jit_compile),
+        )
+        self.sample_images: np.ndarray | None = None
+        self.sample_masks: np.ndarray | None = None
+        if sample_images is not None:
+            images = _check_images("sample_images", sample_images)[:4].astype(np.float32)
+            if sample_masks is None:
+                raise ValueError("Give sample_masks together with sample_images (one mask per image).")
+            self.sample_images = images
+            self.sample_masks = _check_masks(_as_numpy(sample_masks)[: len(images)], images).astype(np.float32)
+        self.run = TrainingRun(name, resume=resume, model=self.model, optimizer=self.optimizer)
+
+    @property
+    def step(self) -> int:
+        """Training steps done so far, restored ones included; lesson 10."""
+        return self.run.step
+
+    @property
+    def history(self) -> History:
+        """The logged losses of the whole run; lesson 10."""
+        return self.run.history
+
+    def samples(self) -> np.ndarray:
+        """The sample rows (damaged, prediction, composite, truth) in [0, 1]; lesson 10."""
+        if self.sample_images is None:
+            raise ValueError("This Inpainter has no sample_images: pass sample_images= and sample_masks=.")
+        return _sample_panel(self.model, self.sample_images, self.sample_masks)
+
+    def train(
+        self,
+        dataset: Iterable[Any],
+        *,
+        steps: int | None = None,
+        epochs: int | None = None,
+        sample_every: int | None = None,
+        checkpoint_every: int = 500,
+        max_steps: int | None = _FROM_PROFILE,
+        progress: bool = True,
+    ) -> History:
+        """Train on batches of (images, masks) until the run has done ``steps`` in total; lesson 10.
+
+        ``max_steps`` defaults to the profile's cap. With sample images, a grid is saved at the start, every
+        ``sample_every`` steps and at the end (see ``run.sample_paths``).
+        """
+        if max_steps is _FROM_PROFILE:
+            max_steps = self.profile.max_steps
+        sample_fn = None if self.sample_images is None else (lambda: self.samples() * 2.0 - 1.0)
+        return self.run.fit(
+            self.train_step,
+            dataset,
+            steps,
+            epochs=epochs,
+            max_steps=max_steps,
+            sample_fn=sample_fn,
+            sample_every=sample_every,
+            checkpoint_every=checkpoint_every,
+            progress=progress,
+        )
+
+
+def training_masks(n: int, size: int, *, seed: int = 0) -> np.ndarray:
+    """A pool of ``n`` training masks, a third of each kind (center, boxes, free_form), shuffled; lesson 10."""
+    from course_utils import masks as masks_module
+
+    n = check_positive_int("n", n, minimum=3)
+    kinds = masks_module.KINDS
+    parts = [
+        masks_module.make_masks(kind, n // len(kinds) + (i < n % len(kinds)), size, seed=seed + i)
+        for i, kind in enumerate(kinds)
+    ]
+    pool = np.concatenate(parts)
+    return pool[np.random.default_rng(seed).permutation(len(pool))]
+
+
+def load_or_train_inpainter(
+    profile: Any, *, data: Any = None, name: str = "inpainter_photos", verbose: bool = True
+) -> keras.Model:
+    """The U-Net lesson 10 trained (from runs/), or a new one trained with the profile's numbers; lessons 11-13.
+
+    A run that stopped early is continued to the profile's total; one whose model no longer matches the
+    profile (another width or image size) is started again. ``data`` defaults to
+    ``datasets.load_natural_images`` with the profile's sizes.
+    """
+    for knob in ("n_train", "n_test", "batch_size", "inpaint_epochs", "image_size"):
+        if not hasattr(profile, knob):
+            raise TypeError(f"profile must be the run profile from cu.setup(); got {describe(profile)}.")
+    say = print if verbose else (lambda *args, **kwargs: None)
+    try:
+        inpainter = Inpainter(profile, name=name)
+    except RuntimeError as error:  # a checkpoint of another model: begin again
+        say(f"The saved run {name!r} cannot be used ({str(error)[:160]}...); starting it again.")
+        inpainter = Inpainter(profile, name=name, resume=False)
+    n_train = profile.n_train if data is None else len(data.x_train)
+    target = steps_per_run(n_train, profile.batch_size, profile.inpaint_epochs, max_steps=profile.max_steps)
+    if inpainter.step >= target:
+        say(
+            f"Loaded the inpainter of run {name!r}: trained for {inpainter.step} steps (the profile asks for {target})."
+        )
+        return inpainter.model
+    say(
+        f"Training the inpainter of run {name!r} from step {inpainter.step} to {target} "
+        f"({profile.inpaint_epochs} epoch(s) at batch size {profile.batch_size}, width {profile.width})."
+    )
+    if data is None:
+        from course_utils.datasets import load_natural_images
+
+        data = load_natural_images(
+            n_train=profile.n_train, n_test=profile.n_test, size=profile.image_size, verbose=verbose
+        )
+    pool = training_masks(min(len(data.x_train), 3000), data.x_train.shape[1], seed=1)
+    dataset = make_training_dataset(data.x_train, pool, batch_size=profile.batch_size)
+    inpainter.train(dataset, steps=target, max_steps=None, progress=verbose)
+    return inpainter.model
