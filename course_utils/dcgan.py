@@ -19,7 +19,7 @@ import tensorflow as tf
 
 from course_utils import gan
 from course_utils.runtime import native_stderr_silenced
-from course_utils.training import History, TrainingRun, make_gif
+from course_utils.training import History, TrainingRun, loss_scaled, make_gif, steps_per_run
 from course_utils.validation import check_positive_int, describe
 
 __all__ = ["DCGAN", "load_or_train_generator", "make_train_step", "steps_per_run"]
@@ -31,16 +31,8 @@ BETA_1 = 0.5
 _FROM_PROFILE: Any = object()  # default of DCGAN.train's max_steps: use the profile's cap
 
 
-def _needs_loss_scaling() -> bool:
-    """True when the global Keras policy computes in float16, whose small gradients underflow unscaled."""
-    return keras.mixed_precision.global_policy().compute_dtype == "float16"
 
 
-def _loss_scaled(optimizer: Any) -> Any:
-    """The optimizer, wrapped in a LossScaleOptimizer when the global policy is mixed_float16."""
-    if _needs_loss_scaling() and not isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
-        return keras.optimizers.LossScaleOptimizer(optimizer)
-    return optimizer
 
 
 def _check_model(name: str, model: Any) -> keras.Model:
@@ -111,7 +103,7 @@ def make_train_step(
         or not (0.0 <= label_smoothing < 1.0)
     ):
         raise ValueError(f"label_smoothing must be a number in [0, 1), e.g. 0.1; got {describe(label_smoothing)}.")
-    g_optimizer, d_optimizer = _loss_scaled(g_optimizer), _loss_scaled(d_optimizer)
+    g_optimizer, d_optimizer = loss_scaled(g_optimizer), loss_scaled(d_optimizer)
     image_shape = tuple(discriminator.input_shape[1:])
     if seed is None:
         noise_rng = tf.random.Generator.from_non_deterministic_state()
@@ -146,15 +138,6 @@ def make_train_step(
     return train_step
 
 
-def steps_per_run(n_images: int, batch_size: int, epochs: int, *, max_steps: int | None = None) -> int:
-    """Training steps of ``epochs`` passes over ``n_images`` in whole batches (drop_remainder), capped; lesson 06."""
-    n_images = check_positive_int("n_images", n_images)
-    batch_size = check_positive_int("batch_size", batch_size)
-    epochs = check_positive_int("epochs", epochs)
-    if batch_size > n_images:
-        raise ValueError(f"batch_size ({batch_size}) is larger than n_images ({n_images}): not one whole batch.")
-    steps = epochs * (n_images // batch_size)
-    return steps if max_steps is None else min(steps, check_positive_int("max_steps", max_steps))
 
 
 class DCGAN:
@@ -186,8 +169,8 @@ class DCGAN:
         self.image_shape = tuple(int(n) for n in image_shape)
         self.generator = gan.build_generator(latent_dim=self.latent_dim, width=profile.width, image_shape=image_shape)
         self.discriminator = gan.build_discriminator(width=profile.width, image_shape=image_shape)
-        self.g_optimizer = _loss_scaled(keras.optimizers.Adam(learning_rate, beta_1=BETA_1))
-        self.d_optimizer = _loss_scaled(keras.optimizers.Adam(learning_rate, beta_1=BETA_1))
+        self.g_optimizer = loss_scaled(keras.optimizers.Adam(learning_rate, beta_1=BETA_1))
+        self.d_optimizer = loss_scaled(keras.optimizers.Adam(learning_rate, beta_1=BETA_1))
         # Build the optimizers' state now, so that a checkpoint restores into it at once.
         self.g_optimizer.build(self.generator.trainable_variables)
         self.d_optimizer.build(self.discriminator.trainable_variables)

@@ -21,7 +21,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from course_utils.training import History, TrainingRun
+from course_utils.training import History, TrainingRun, loss_scaled, steps_per_run
 from course_utils.validation import check_positive_int, describe
 
 __all__ = [
@@ -422,14 +422,8 @@ def inpainting_loss(
 # --------------------------------------------------------------------------- training
 
 
-def _needs_loss_scaling() -> bool:
-    return keras.mixed_precision.global_policy().compute_dtype == "float16"
 
 
-def _loss_scaled(optimizer: Any) -> Any:
-    if _needs_loss_scaling() and not isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
-        return keras.optimizers.LossScaleOptimizer(optimizer)
-    return optimizer
 
 
 def make_train_step(
@@ -463,7 +457,7 @@ def make_train_step(
         valid_weight=valid_weight,
         tv_weight=tv_weight,
     )  # checks the weights
-    optimizer = _loss_scaled(optimizer)
+    optimizer = loss_scaled(optimizer)
     image_shape = tuple(model.inputs[0].shape[1:])
 
     @tf.function(jit_compile=jit_compile, reduce_retracing=True)
@@ -516,15 +510,6 @@ def make_training_dataset(images: Any, masks: Any, *, batch_size: int, seed: int
     return tf.data.Dataset.zip((image_ds, mask_ds)).batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
 
 
-def steps_per_run(n_images: int, batch_size: int, epochs: int, *, max_steps: int | None = None) -> int:
-    """Training steps of ``epochs`` passes over ``n_images`` in whole batches, capped by max_steps; lesson 10."""
-    n_images = check_positive_int("n_images", n_images)
-    batch_size = check_positive_int("batch_size", batch_size)
-    epochs = check_positive_int("epochs", epochs)
-    if batch_size > n_images:
-        raise ValueError(f"batch_size ({batch_size}) is larger than n_images ({n_images}): not one whole batch.")
-    steps = epochs * (n_images // batch_size)
-    return steps if max_steps is None else min(steps, check_positive_int("max_steps", max_steps))
 
 
 def _sample_panel(model: keras.Model, images: np.ndarray, masks: np.ndarray) -> np.ndarray:
@@ -563,7 +548,7 @@ class Inpainter:
                 raise TypeError(f"profile must be the run profile from cu.setup(); got {describe(profile)}.")
         self.profile = profile
         self.model = build_inpainter(image_size=profile.image_size, channels=channels, width=profile.width, depth=depth)
-        self.optimizer = _loss_scaled(keras.optimizers.Adam(learning_rate))
+        self.optimizer = loss_scaled(keras.optimizers.Adam(learning_rate))
         self.optimizer.build(self.model.trainable_variables)  # so a checkpoint restores into it at once
         self.train_step = make_train_step(
             self.model,

@@ -22,6 +22,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from course_utils.training import loss_scaled
 from course_utils.validation import check_choice, check_positive_int, describe
 
 __all__ = [
@@ -272,12 +273,6 @@ def make_optimizers(
     return g_opt, d_opt
 
 
-def _loss_scaled(optimizer: Any) -> Any:
-    """The optimizer, wrapped in a LossScaleOptimizer when the global policy computes in float16."""
-    float16 = keras.mixed_precision.global_policy().compute_dtype == "float16"
-    if float16 and not isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
-        return keras.optimizers.LossScaleOptimizer(optimizer)
-    return optimizer
 
 
 def make_wgan_gp_train_step(
@@ -321,7 +316,7 @@ def make_wgan_gp_train_step(
     n_critic = check_positive_int("n_critic", n_critic)
     if float(gp_weight) < 0:
         raise ValueError(f"gp_weight must be >= 0 (Gulrajani et al. use 10); got {gp_weight!r}.")
-    g_opt, c_opt = _loss_scaled(g_opt), _loss_scaled(c_opt)
+    g_opt, c_opt = loss_scaled(g_opt), loss_scaled(c_opt)
     if seed is None:
         rng = tf.random.Generator.from_non_deterministic_state()
     else:

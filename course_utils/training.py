@@ -609,3 +609,28 @@ def plot_history(history: History | Mapping[str, Sequence[float]], *, separate: 
     axes[0, 0].set_title("Training losses")
     fig.tight_layout()
     return fig
+
+
+def steps_per_run(n_images: int, batch_size: int, epochs: int, *, max_steps: int | None = None) -> int:
+    """Training steps of ``epochs`` passes over ``n_images`` in whole batches (drop_remainder), capped; lesson 06."""
+    n_images = check_positive_int("n_images", n_images)
+    batch_size = check_positive_int("batch_size", batch_size)
+    epochs = check_positive_int("epochs", epochs)
+    if batch_size > n_images:
+        raise ValueError(f"batch_size ({batch_size}) is larger than n_images ({n_images}): not one whole batch.")
+    steps = epochs * (n_images // batch_size)
+    return steps if max_steps is None else min(steps, check_positive_int("max_steps", max_steps))
+
+
+def loss_scaled(optimizer: Any) -> Any:
+    """``optimizer`` wrapped in a LossScaleOptimizer when the global policy computes in float16; lesson 06.
+
+    float16 gradients of small losses underflow to zero; scaling the loss up before differentiating and the
+    gradients down afterwards keeps them representable. bfloat16 and float32 need no scaling.
+    """
+    import keras
+
+    float16 = keras.mixed_precision.global_policy().compute_dtype == "float16"
+    if float16 and not isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        return keras.optimizers.LossScaleOptimizer(optimizer)
+    return optimizer
