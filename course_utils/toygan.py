@@ -18,6 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from course_utils.validation import check_choice, check_positive_int, describe
+from course_utils.widgets import PictureWidget, _ipywidgets, _Value
 
 __all__ = [
     "GENERATOR_LOSSES",
@@ -412,7 +413,7 @@ def plot_snapshot(run: ToyRun, index: int = -1, ax: Any = None, *, bandwidth: fl
     return ax.figure
 
 
-class SnapshotScrubber:
+class SnapshotScrubber(PictureWidget):
     """A slider over a toy GAN's snapshots that redraws p_data, p_g and D(x); lesson 04.
 
     ``slider.value`` is the snapshot index: set it in code to move it (works without a browser), and
@@ -420,7 +421,6 @@ class SnapshotScrubber:
     """
 
     def __init__(self, run: ToyRun, *, dpi: int = 72) -> None:
-        from course_utils.widgets import _ipywidgets, _Value
 
         if not isinstance(run, ToyRun) or not run.snapshots:
             raise TypeError(f"run must be a ToyRun returned by train_toy_gan; got {type(run).__name__}.")
@@ -448,44 +448,8 @@ class SnapshotScrubber:
         """The current snapshot as a matplotlib figure."""
         return plot_snapshot(self.run, int(self.slider.value))
 
-    def png(self) -> bytes:
-        """The current picture as PNG bytes."""
-        from course_utils import viz
+    def _build_widget(self) -> Any:
+        return self._ipw.VBox([self.slider, self.picture])
 
-        return viz.figure_to_png(self.figure(), dpi=self.dpi)
-
-    def _refresh(self) -> None:
-        if self.picture is not None:
-            self.picture.value = self.png()
-
-    def show(self) -> None:
-        """Display the current snapshot as a plain picture (works without a browser)."""
-        from IPython.display import Image, display
-
-        display(Image(data=self.png()))
-
-    @property
-    def widget(self) -> Any:
-        """The interactive version: the slider above the picture (None without ipywidgets)."""
-        if self._ipw is None:
-            return None
-        if self._box is None:
-            self._box = self._ipw.VBox([self.slider, self.picture])
-        return self._box
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        """Jupyter shows the widget; a viewer without widgets shows the PNG."""
-        import base64
-
-        bundle: dict[str, Any] = {
-            "text/plain": f"SnapshotScrubber({len(self.run.snapshots)} snapshots, at step {self.snapshot.step})",
-            "image/png": base64.b64encode(self.png()).decode("ascii"),
-        }
-        widget = self.widget
-        if widget is not None:
-            bundle["application/vnd.jupyter.widget-view+json"] = {
-                "version_major": 2,
-                "version_minor": 0,
-                "model_id": widget.model_id,
-            }
-        return bundle
+    def _describe(self) -> str:
+        return f"SnapshotScrubber({len(self.run.snapshots)} snapshots, at step {self.snapshot.step})"

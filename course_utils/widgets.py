@@ -82,7 +82,74 @@ def filter_image(image: Any, kernel: Any) -> np.ndarray:
     return out[0] if picture.ndim == 2 else np.moveaxis(out, 0, -1)
 
 
-class KernelExplorer:
+class PictureWidget:
+    """Controls above a picture that redraws when they change; the base of the course's widgets.
+
+    A subclass sets ``dpi`` and, when ipywidgets is there, ``picture`` (an ``ipywidgets.Image``), then
+    defines :meth:`figure` (the current state as a matplotlib figure), :meth:`_build_widget` (the
+    controls laid out with the picture) and :meth:`_describe` (a one-line text). Setting a control's
+    ``.value`` in code redraws, so the widgets work without a browser (the tests drive them that way).
+    """
+
+    dpi: int = 72
+    picture: Any = None
+    _ipw: Any = None
+    _box: Any = None
+
+    def figure(self) -> Any:
+        """The current state as a matplotlib figure."""
+        raise NotImplementedError
+
+    def _build_widget(self) -> Any:
+        raise NotImplementedError
+
+    def _describe(self) -> str:
+        return type(self).__name__
+
+    def png(self) -> bytes:
+        """The current picture as PNG bytes."""
+        from course_utils import viz
+
+        return viz.figure_to_png(self.figure(), dpi=self.dpi)
+
+    def _refresh(self) -> None:
+        if self.picture is not None:
+            self.picture.value = self.png()
+
+    def show(self) -> None:
+        """Display the current state as a plain picture (works without a browser)."""
+        from IPython.display import Image, display
+
+        display(Image(data=self.png()))
+
+    @property
+    def widget(self) -> Any:
+        """The interactive version: the controls with the picture (None without ipywidgets)."""
+        if self._ipw is None:
+            return None
+        if self._box is None:
+            self._box = self._build_widget()
+        return self._box
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        """Jupyter shows the widget; a viewer without widgets (GitHub, a static export) shows the PNG."""
+        import base64
+
+        bundle: dict[str, Any] = {
+            "text/plain": self._describe(),
+            "image/png": base64.b64encode(self.png()).decode("ascii"),
+        }
+        widget = self.widget
+        if widget is not None:  # the same message ipywidgets 7 and 8 send to show a widget
+            bundle["application/vnd.jupyter.widget-view+json"] = {
+                "version_major": 2,
+                "version_minor": 0,
+                "model_id": widget.model_id,
+            }
+        return bundle
+
+
+class KernelExplorer(PictureWidget):
     """Pick a preset or type a k x k kernel and see the filtered image update; lesson 01.
 
     ``presets`` maps names to (k, k) kernels (all the same size). ``apply(image, kernel)`` computes the
@@ -218,50 +285,14 @@ class KernelExplorer:
         fig.tight_layout()
         return fig
 
-    def png(self) -> bytes:
-        """The current picture as PNG bytes."""
-        from course_utils import viz
+    def _build_widget(self) -> Any:
+        ipw = self._ipw
+        grid = ipw.GridBox(
+            [cell for row in self.cells for cell in row],
+            layout=ipw.Layout(grid_template_columns=f"repeat({self.size}, 6em)"),
+        )
+        note = ipw.HTML("<b>kernel</b>: type a number, press Enter")
+        return ipw.HBox([ipw.VBox([self.preset, note, grid]), self.picture])
 
-        return viz.figure_to_png(self.figure(), dpi=self.dpi)
-
-    def _refresh(self) -> None:
-        if self.picture is not None:
-            self.picture.value = self.png()
-
-    def show(self) -> None:
-        """Display the current input, kernel and output as a plain picture (works without a browser)."""
-        from IPython.display import Image, display
-
-        display(Image(data=self.png()))
-
-    @property
-    def widget(self) -> Any:
-        """The interactive version: preset menu, kernel cells and picture (None without ipywidgets)."""
-        if self._ipw is None:
-            return None
-        if self._box is None:
-            ipw = self._ipw
-            grid = ipw.GridBox(
-                [cell for row in self.cells for cell in row],
-                layout=ipw.Layout(grid_template_columns=f"repeat({self.size}, 6em)"),
-            )
-            note = ipw.HTML("<b>kernel</b>: type a number, press Enter")
-            self._box = ipw.HBox([ipw.VBox([self.preset, note, grid]), self.picture])
-        return self._box
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        """Jupyter shows the widget; a viewer without widgets (GitHub, a static export) shows the PNG."""
-        import base64
-
-        bundle: dict[str, Any] = {
-            "text/plain": f"KernelExplorer({self.size}x{self.size} kernel, preset {self.preset.value!r})",
-            "image/png": base64.b64encode(self.png()).decode("ascii"),
-        }
-        widget = self.widget
-        if widget is not None:  # the same message ipywidgets 7 and 8 send to show a widget
-            bundle["application/vnd.jupyter.widget-view+json"] = {
-                "version_major": 2,
-                "version_minor": 0,
-                "model_id": widget.model_id,
-            }
-        return bundle
+    def _describe(self) -> str:
+        return f"KernelExplorer({self.size}x{self.size} kernel, preset {self.preset.value!r})"
