@@ -167,6 +167,7 @@ def test_make_student_version(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert "BEGIN SOLUTION" not in text and "END SOLUTION" not in text and "6 * 7" not in text
     assert text.count("raise NotImplementedError") == 2 and "answer = None  # YOUR CODE HERE" in text
     assert (out / "course_utils" / "checks" / "__init__.py").is_file()
+    assert (out / "data" / "registry.json").is_file(), "the handout needs the dataset registry"
     original = nbt.load(FIXTURE)
     assert len(student["cells"]) == len(original["cells"])
 

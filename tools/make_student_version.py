@@ -25,11 +25,20 @@ from tools import notebooks as nbt  # noqa: E402
 
 
 def copy_package(out: Path) -> Path:
-    """Copy ``course_utils`` into ``out`` (replacing an older copy) so the handout's bootstrap finds it."""
+    """Copy ``course_utils`` and the dataset registry into ``out`` so the handout runs on its own.
+
+    The notebooks' bootstrap finds ``../course_utils``; the package finds its dataset registry (and the
+    cache folder for staged data) in ``../data``. Staged downloads are not copied: point
+    ``COURSE_DATA_DIR`` at a shared folder, or copy them in.
+    """
     target = out / "course_utils"
     if target.exists():
         shutil.rmtree(target)
     shutil.copytree(nbt.PROJECT_ROOT / "course_utils", target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    data = out / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    for name in ("registry.json", "README.md"):
+        shutil.copy2(nbt.PROJECT_ROOT / "data" / name, data / name)
     return target
 
 
