@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_ruff_passes_on_the_code():
     result = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "course_utils", "tools", "tests", "conftest.py"],
+        [sys.executable, "-m", "ruff", "check", "course_utils", "tools", "tests", "benchmarks", "conftest.py"],
         cwd=ROOT,
         capture_output=True,
         text=True,

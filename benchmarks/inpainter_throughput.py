@@ -1,0 +1,128 @@
+"""Images per second of the course's inpainter train step (lesson 10) at the cpu and gpu profiles' sizes.
+
+The partial-convolution U-Net (``inpainting.build_inpainter``, depth 3, 3 channels) and its train step
+(``inpainting.make_train_step``) at each profile's image size, width and batch size, timed in alternating
+blocks on fixed batches of photo crops and masks (the gpu size at a smaller batch, ``--gpu-batch``; median
+reported, warm-up not counted), with an estimated FLOP count (3 x 2 x multiply-adds per image, see
+common.layer_macs) and fraction of this CPU's estimated peak.
+
+    python benchmarks/inpainter_throughput.py
+    python benchmarks/inpainter_throughput.py --quick
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks import common  # noqa: E402
+
+NAME = "inpainter_throughput"
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    """Measure, print a table, save the JSON; returns the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="3 blocks of 1 step")
+    parser.add_argument("--tiny", action="store_true", help="test sizes: seconds, meaningless numbers")
+    parser.add_argument("--blocks", type=int, default=3, help="measured blocks per configuration")
+    parser.add_argument("--steps", type=int, default=1, help="train steps per block")
+    parser.add_argument(
+        "--gpu-batch",
+        type=int,
+        default=32,
+        help="batch at the gpu profile's size (its 256 takes minutes a step on a CPU; images/s barely depends on it)",
+    )
+    args = parser.parse_args(argv)
+    blocks, steps, scale = args.blocks, args.steps, 1
+    if args.quick:
+        blocks, steps = 2, 1
+    if args.tiny:
+        blocks, steps, scale = 2, 1, 8
+
+    common.quiet_tensorflow()
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from course_utils import inpainting, standins
+    from course_utils.profiles import PROFILES
+
+    info = common.machine()
+    configs: dict[str, dict[str, Any]] = {}
+    for name in ("cpu", "gpu"):
+        profile = PROFILES[name]
+        size = max(16, profile.image_size // scale)
+        width, batch = max(2, profile.width // scale), max(2, profile.batch_size // scale)
+        if name == "gpu":
+            batch = max(2, min(batch, args.gpu_batch // scale))
+        keras.utils.set_random_seed(0)
+        model = inpainting.build_inpainter(image_size=size, channels=3, width=width, depth=3)
+        photos = standins.photo_crops(batch, size=size, split="train", seed=0).astype(np.float32) / 255.0
+        configs[f"inpainter@{name}"] = {
+            "model": model,
+            "step": inpainting.make_train_step(model, keras.optimizers.Adam(inpainting.LEARNING_RATE)),
+            "images": tf.constant(photos),
+            "masks": tf.constant(inpainting.training_masks(batch, size, seed=0)),
+            "image_size": size,
+            "width": width,
+            "batch_size": batch,
+        }
+
+    def runner(config: dict[str, Any]) -> Any:
+        def run() -> int:
+            for _ in range(steps):
+                out = config["step"](config["images"], config["masks"])
+            float(out["loss"])
+            return steps * config["batch_size"]
+
+        return run
+
+    rates = common.interleaved_rates({k: runner(c) for k, c in configs.items()}, blocks=blocks, warmup=1)
+    peak = common.peak_fp32_gflops()
+    figures: dict[str, Any] = {"blocks": blocks, "steps_per_block": steps, "peak_fp32_estimate": peak, "configs": {}}
+    rows = []
+    for name, config in configs.items():
+        per_image = common.train_flops(config["model"])
+        images_per_s = rates[name]["median"]
+        gflops_per_s = per_image * images_per_s / 1e9
+        fraction = None if peak["gflops"] is None else gflops_per_s / peak["gflops"]
+        figures["configs"][name] = {
+            "image_size": config["image_size"],
+            "width": config["width"],
+            "batch_size": config["batch_size"],
+            "images_per_s": round(images_per_s, 2),
+            "images_per_s_range": [round(rates[name]["min"], 2), round(rates[name]["max"], 2)],
+            "gflops_per_step_estimate": round(per_image * config["batch_size"] / 1e9, 3),
+            "achieved_gflops_per_s_estimate": round(gflops_per_s, 2),
+            "fraction_of_peak_estimate": None if fraction is None else round(fraction, 4),
+        }
+        rows.append(
+            (
+                name,
+                config["image_size"],
+                config["width"],
+                config["batch_size"],
+                round(images_per_s, 1),
+                round(per_image * config["batch_size"] / 1e9, 2),
+                round(gflops_per_s, 1),
+                "?" if fraction is None else f"{fraction:.1%}",
+            )
+        )
+    figures["flops_formula"] = "batch x 3 x 2 x MACs(U-Net) per step (estimate)"
+    table = common.format_table(
+        ["config", "size", "width", "batch", "images/s", "GFLOP/step*", "GFLOP/s*", "of peak*"], rows
+    )
+    table += f"\n* estimates; peak = {peak['formula']} = {peak['gflops']} GFLOP/s"
+    common.report(NAME, info, table, figures, quick=args.quick or args.tiny)
+    return figures
+
+
+if __name__ == "__main__":
+    main()
