@@ -30,6 +30,7 @@ class Profile:
     gan_epochs: int  #: DCGAN and its stabilised variants (lessons 06, 08)
     inpaint_epochs: int  #: CNN inpainters (lessons 10, 11)
     toy_steps: int  #: steps of the 1-D toy GAN (lesson 04)
+    latent_steps: int  #: optimisation steps of a latent-space search (lesson 12)
     max_steps: int | None  #: hard cap on steps per training run (None = no cap)
     # models
     width: int  #: base number of filters of the course's CNNs
@@ -72,6 +73,7 @@ PROFILES: dict[str, Profile] = {
         gan_epochs=1,
         inpaint_epochs=1,
         toy_steps=50,
+        latent_steps=5,
         max_steps=4,
         width=8,
         latent_dim=16,
@@ -92,6 +94,7 @@ PROFILES: dict[str, Profile] = {
         gan_epochs=10,
         inpaint_epochs=1,
         toy_steps=2_000,
+        latent_steps=200,
         max_steps=None,
         width=32,
         latent_dim=64,
@@ -112,6 +115,7 @@ PROFILES: dict[str, Profile] = {
         gan_epochs=50,
         inpaint_epochs=40,
         toy_steps=5_000,
+        latent_steps=500,
         max_steps=None,
         width=64,
         latent_dim=100,
