@@ -1,0 +1,324 @@
+"""Adversarial inpainting: a PatchGAN discriminator, the combined loss and a sharpness measure; lesson 11.
+
+Conventions (the same as :mod:`course_utils.inpainting`): images are float32 in [0, 1], shaped (N, H, W, C);
+masks are float32 in {0, 1}, shaped (N, H, W, 1), with **1 = known pixel** and **0 = hole**.
+
+* :func:`build_patch_discriminator` is a PatchGAN (Isola et al., 2017): strided convolutions and LeakyReLU,
+  no normalisation, and one logit per *patch* of the image instead of one per image.
+* :func:`receptive_field` counts how many input pixels one of those logits sees.
+* :func:`make_adversarial_train_step` trains an inpainter with the context-encoder loss of Pathak et al.
+  (2016), L = L_rec + adv_weight·L_adv, and its discriminator on real photos against composites.
+* :class:`AdversarialInpainter` runs that step in a resumable :class:`course_utils.training.TrainingRun`.
+* :func:`sharpness` measures texture: the variance of the Laplacian, inside the hole when masks are given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from course_utils import gan, inpainting
+from course_utils.training import History, TrainingRun, loss_scaled
+from course_utils.validation import check_positive_int, describe
+
+__all__ = [
+    "ADV_WEIGHT",
+    "AdversarialInpainter",
+    "LAPLACIAN",
+    "build_patch_discriminator",
+    "laplacian",
+    "make_adversarial_train_step",
+    "patch_layers",
+    "receptive_field",
+    "sharpness",
+]
+
+#: Weight of the adversarial term next to the reconstruction loss (6·hole + 1·valid). Pathak et al. weight
+#: their L2 and adversarial terms 0.999 and 0.001; our reconstruction loss is an L1 about 10 times larger.
+ADV_WEIGHT = 0.01
+#: The 4-neighbour Laplacian kernel (the one of scipy.ndimage.laplace and cv2.Laplacian with ksize=1).
+LAPLACIAN = np.array([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]], np.float32)
+#: Adam settings of the discriminator (the usual GAN choice of a small beta_1).
+D_LEARNING_RATE = 5e-4
+D_BETA_1 = 0.5
+KERNEL = 4  # kernel of the strided convolutions, as in pix2pix
+
+
+# --------------------------------------------------------------------------- the discriminator
+
+
+def patch_layers(n_layers: int) -> list[tuple[int, int]]:
+    """The (kernel, stride) of every convolution of ``build_patch_discriminator(n_layers=...)``; lesson 11."""
+    n_layers = check_positive_int("n_layers", n_layers)
+    return [(KERNEL, 2)] * n_layers + [(3, 1)]
+
+
+def build_patch_discriminator(
+    *, image_size: int, channels: int = 3, width: int, n_layers: int = 3, name: str = "patch_discriminator"
+) -> keras.Model:
+    """A PatchGAN: image in [0, 1] -> a (H/2^n, W/2^n, 1) grid of float32 logits, one per patch; lesson 11.
+
+    ``n_layers`` 4x4 convolutions with stride 2 (width, 2·width, ... filters, at most 8·width), each followed by
+    LeakyReLU(0.2), then a 3x3 convolution to one logit per position. No batch, instance or layer norm: the
+    discriminator judges each image on its own. The input is rescaled to [-1, 1] inside the model.
+    """
+    image_size = check_positive_int("image_size", image_size)
+    channels = check_positive_int("channels", channels)
+    width = check_positive_int("width", width)
+    n_layers = check_positive_int("n_layers", n_layers)
+    if image_size % 2**n_layers:
+        raise ValueError(
+            f"image_size must be divisible by 2**n_layers = {2**n_layers}, because each of the {n_layers} strided "
+            f"convolutions halves the image; got image_size={image_size}. Use fewer layers."
+        )
+    image = keras.Input((image_size, image_size, channels), name="image")
+    x = keras.layers.Rescaling(2.0, offset=-1.0, name="to_model_range")(image)
+    for level in range(n_layers):
+        filters = width * 2 ** min(level, 3)
+        x = keras.layers.Conv2D(filters, KERNEL, strides=2, padding="same", name=f"down{level}")(x)
+        x = keras.layers.LeakyReLU(negative_slope=0.2, name=f"down{level}_lrelu")(x)
+    logits = keras.layers.Conv2D(1, 3, padding="same", dtype="float32", name="patch_logits")(x)
+    return keras.Model(image, logits, name=name)
+
+
+def receptive_field(spec: keras.Model | Sequence[tuple[int, int]]) -> int:
+    """Side in input pixels seen by one output of a stack of convolutions: a model or (kernel, stride) pairs; lesson 11.
+
+    Walking from the input: r = 1 and jump j = 1; each layer adds (kernel − 1)·j to r, then multiplies j by
+    its stride (j is the distance in input pixels between neighbouring outputs of the layer).
+    """
+    if isinstance(spec, keras.Model):
+        pairs = []
+        for layer in spec.layers:
+            if isinstance(layer, (keras.layers.Conv2D, keras.layers.MaxPooling2D, keras.layers.AveragePooling2D)):
+                size = layer.kernel_size if hasattr(layer, "kernel_size") else layer.pool_size
+                dilation = getattr(layer, "dilation_rate", (1, 1))[0]
+                pairs.append((dilation * (size[0] - 1) + 1, layer.strides[0]))
+        if not pairs:
+            raise ValueError(f"the model {spec.name!r} has no convolution or pooling layer to count.")
+    elif isinstance(spec, (list, tuple)) and spec:
+        pairs = []
+        for number, pair in enumerate(spec, start=1):
+            if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+                raise ValueError(
+                    f"layer {number} must be a (kernel, stride) pair such as (4, 2); got {describe(pair)}."
+                )
+            pairs.append(
+                (
+                    check_positive_int(f"kernel of layer {number}", pair[0]),
+                    check_positive_int(f"stride of layer {number}", pair[1]),
+                )
+            )
+    else:
+        raise TypeError(
+            f"spec must be a Keras model or a list of (kernel, stride) pairs such as [(4, 2), (4, 2), (3, 1)]; "
+            f"got {describe(spec)}."
+        )
+    field, jump = 1, 1
+    for kernel, stride in pairs:
+        field += (kernel - 1) * jump
+        jump *= stride
+    return field
+
+
+# --------------------------------------------------------------------------- the training step
+
+
+def _check_weight(name: str, weight: Any) -> float:
+    if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not np.isfinite(weight) or weight < 0:
+        raise ValueError(f"{name} must be a number >= 0; got {describe(weight)}.")
+    return float(weight)
+
+
+def _flat(logits: tf.Tensor) -> tf.Tensor:
+    return tf.reshape(tf.cast(logits, tf.float32), [-1])  # every patch logit counts as one judgement
+
+
+def make_adversarial_train_step(
+    inpainter: keras.Model,
+    discriminator: keras.Model,
+    g_opt: Any,
+    d_opt: Any,
+    *,
+    adv_weight: float = ADV_WEIGHT,
+    hole_weight: float = inpainting.HOLE_WEIGHT,
+    valid_weight: float = inpainting.VALID_WEIGHT,
+    jit_compile: bool = False,
+) -> Callable[[tf.Tensor, tf.Tensor], dict[str, tf.Tensor]]:
+    """A ``tf.function`` updating inpainter and discriminator once on clean images and masks; lesson 11.
+
+    The inpainter sees the image with its holes zeroed; the composite m·x + (1 − m)·ŷ goes to the discriminator
+    as a fake, the photo as a real one, every patch logit judged with binary cross-entropy. The inpainter's loss
+    is rec_loss + adv_weight·adv_loss, with rec_loss = hole_weight·hole L1 + valid_weight·valid L1 and
+    adv_loss the non-saturating GAN loss of the composite. Returns float32 {"d_loss", "g_loss", "rec_loss",
+    "adv_loss"}.
+    """
+    for name, model in (("inpainter", inpainter), ("discriminator", discriminator)):
+        if not isinstance(model, keras.Model):
+            raise TypeError(f"{name} must be a Keras model; got {describe(model)}.")
+    for name, optimizer in (("g_opt", g_opt), ("d_opt", d_opt)):
+        if not isinstance(optimizer, keras.optimizers.Optimizer):
+            raise TypeError(
+                f"{name} must be a Keras optimizer such as keras.optimizers.Adam(1e-3); got {describe(optimizer)}."
+            )
+    if g_opt is d_opt:
+        raise ValueError("g_opt and d_opt must be two optimizers: each keeps its own state for its own network.")
+    adv_weight = _check_weight("adv_weight", adv_weight)
+    hole_weight = _check_weight("hole_weight", hole_weight)
+    valid_weight = _check_weight("valid_weight", valid_weight)
+    if not isinstance(jit_compile, bool):
+        raise TypeError(f"jit_compile must be True or False; got {describe(jit_compile)}.")
+    image_shape = tuple(inpainter.inputs[0].shape[1:])
+    if tuple(discriminator.inputs[0].shape[1:]) != image_shape:
+        raise ValueError(
+            f"the discriminator takes images shaped {tuple(discriminator.inputs[0].shape[1:])} but the inpainter "
+            f"makes {image_shape}; build it with image_size={image_shape[0]}, channels={image_shape[2]}."
+        )
+    g_opt = loss_scaled(g_opt)
+    d_opt = loss_scaled(d_opt)
+
+    @tf.function(jit_compile=jit_compile, reduce_retracing=True)
+    def train_step(images: tf.Tensor, masks: tf.Tensor) -> dict[str, tf.Tensor]:
+        if tuple(images.shape[1:]) != image_shape or masks.shape[-1] != 1:
+            raise ValueError(
+                f"The train step takes images shaped (N, {', '.join(map(str, image_shape))}) and masks shaped "
+                f"(N, {', '.join(map(str, image_shape[:2]))}, 1); got {tuple(images.shape)} and {tuple(masks.shape)}."
+            )
+        images = tf.cast(images, tf.float32)
+        masks = tf.cast(masks, tf.float32)
+        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+            predictions = inpainter([images * masks, masks], training=True)
+            filled = masks * images + (1.0 - masks) * tf.cast(predictions, tf.float32)
+            real_logits = _flat(discriminator(images, training=True))
+            fake_logits = _flat(discriminator(filled, training=True))
+            d_loss = gan.discriminator_loss(real_logits, fake_logits)
+            rec_loss = inpainting.inpainting_loss(
+                images, predictions, masks, hole_weight=hole_weight, valid_weight=valid_weight
+            )["loss"]
+            adv_loss = gan.generator_loss(fake_logits)
+            g_loss = rec_loss + adv_weight * adv_loss
+            g_scaled = g_opt.scale_loss(g_loss)
+            d_scaled = d_opt.scale_loss(d_loss)
+        g_grads = g_tape.gradient(g_scaled, inpainter.trainable_variables)
+        d_grads = d_tape.gradient(d_scaled, discriminator.trainable_variables)
+        g_opt.apply_gradients(zip(g_grads, inpainter.trainable_variables))
+        d_opt.apply_gradients(zip(d_grads, discriminator.trainable_variables))
+        losses = {"d_loss": d_loss, "g_loss": g_loss, "rec_loss": rec_loss, "adv_loss": adv_loss}
+        return {name: tf.cast(value, tf.float32) for name, value in losses.items()}
+
+    return train_step
+
+
+class AdversarialInpainter:
+    """A copy of an inpainter, a PatchGAN and their optimizers in one resumable TrainingRun; lesson 11.
+
+    The inpainter starts from ``start_from``'s weights (lesson 10's model) when the run is new; a run with
+    checkpoints resumes instead. Sizes come from the profile (``image_size``, ``width``, ``max_steps``,
+    ``jit_compile``); ``n_layers`` sets the discriminator's depth.
+    """
+
+    def __init__(
+        self,
+        profile: Any,
+        start_from: keras.Model,
+        *,
+        name: str = "inpainter_adversarial",
+        n_layers: int = 2,
+        adv_weight: float = ADV_WEIGHT,
+        learning_rate: float = inpainting.LEARNING_RATE,
+        resume: bool = True,
+    ) -> None:
+        for knob in ("image_size", "width", "max_steps", "jit_compile"):
+            if not hasattr(profile, knob):
+                raise TypeError(f"profile must be the run profile from cu.setup(); got {describe(profile)}.")
+        if not isinstance(start_from, keras.Model):
+            raise TypeError(f"start_from must be the trained inpainter (a Keras model); got {describe(start_from)}.")
+        self.profile = profile
+        channels = int(start_from.inputs[0].shape[-1])
+        self.model = keras.models.clone_model(start_from)
+        self.model.set_weights(start_from.get_weights())
+        self.discriminator = build_patch_discriminator(
+            image_size=profile.image_size, channels=channels, width=profile.width, n_layers=n_layers
+        )
+        self.g_opt = loss_scaled(keras.optimizers.Adam(learning_rate))
+        self.d_opt = loss_scaled(keras.optimizers.Adam(D_LEARNING_RATE, beta_1=D_BETA_1))
+        self.g_opt.build(self.model.trainable_variables)
+        self.d_opt.build(self.discriminator.trainable_variables)
+        self.train_step = make_adversarial_train_step(
+            self.model,
+            self.discriminator,
+            self.g_opt,
+            self.d_opt,
+            adv_weight=adv_weight,
+            jit_compile=bool(profile.jit_compile),
+        )
+        self.run = TrainingRun(
+            name, resume=resume, model=self.model, discriminator=self.discriminator, g_opt=self.g_opt, d_opt=self.d_opt
+        )
+
+    @property
+    def step(self) -> int:
+        """Training steps done so far, restored ones included; lesson 11."""
+        return self.run.step
+
+    @property
+    def history(self) -> History:
+        """The logged losses of the whole run; lesson 11."""
+        return self.run.history
+
+    def train(self, dataset: Iterable[Any], *, steps: int, progress: bool = True) -> History:
+        """Train on batches of (images, masks) until the run has done ``steps`` in total; lesson 11."""
+        return self.run.fit(self.train_step, dataset, steps, max_steps=self.profile.max_steps, progress=progress)
+
+
+# --------------------------------------------------------------------------- sharpness
+
+
+def _gray(images: Any) -> np.ndarray:
+    array = images.numpy() if hasattr(images, "numpy") else np.asarray(images)
+    if array.ndim == 3:
+        raise ValueError(
+            f"images must be a batch shaped (N, height, width, channels); got {describe(array)}. "
+            "Add a batch axis with image[None]."
+        )
+    if array.ndim != 4 or not np.issubdtype(array.dtype, np.floating):
+        raise ValueError(f"images must be float images shaped (N, height, width, channels); got {describe(array)}.")
+    if min(array.shape[1:3]) < 3:
+        raise ValueError(f"images must be at least 3x3 pixels for a 3x3 Laplacian; got {describe(array)}.")
+    return array.astype(np.float64).mean(axis=-1)  # grey = mean of the channels
+
+
+def laplacian(images: Any) -> np.ndarray:
+    """The 4-neighbour Laplacian of each image's grey level (mean of channels), mirrored at the border; lesson 11."""
+    gray = _gray(images)
+    p = np.pad(gray, ((0, 0), (1, 1), (1, 1)), mode="symmetric")  # d c b a | a b c d, as scipy's "reflect"
+    return p[:, :-2, 1:-1] + p[:, 2:, 1:-1] + p[:, 1:-1, :-2] + p[:, 1:-1, 2:] - 4.0 * p[:, 1:-1, 1:-1]
+
+
+def sharpness(images: Any, masks: Any = None) -> np.ndarray:
+    """Variance of the Laplacian per image (N,), over the hole pixels only when masks are given; lesson 11.
+
+    A flat or blurred region has a small Laplacian everywhere, edges and texture a large one. It measures
+    detail, not correctness: noise scores high too, so compare with the same number on the real photos.
+    """
+    lap = laplacian(images)
+    if masks is None:
+        return lap.reshape(len(lap), -1).var(axis=1)
+    mask = masks.numpy() if hasattr(masks, "numpy") else np.asarray(masks)
+    if mask.ndim != 4 or mask.shape[:3] != lap.shape or mask.shape[3] != 1:
+        raise ValueError(
+            f"masks must be shaped (N, H, W, 1) like the images, {lap.shape + (1,)}, with 1 = known and 0 = hole; "
+            f"got {describe(mask)}."
+        )
+    if not np.all(np.isin(np.unique(mask), (0.0, 1.0))):
+        raise ValueError(f"masks must hold only 0 (hole) and 1 (known pixel); got {describe(mask)}.")
+    hole = mask[..., 0] == 0
+    values = np.zeros(len(lap))
+    for i in range(len(lap)):
+        if hole[i].sum() > 1:
+            values[i] = lap[i][hole[i]].var()
+    return values
