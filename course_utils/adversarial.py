@@ -22,7 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from course_utils import gan, inpainting
-from course_utils.training import History, TrainingRun, loss_scaled
+from course_utils.training import History, RunBacked, TrainingRun, loss_scaled
 from course_utils.validation import check_positive_int, describe
 
 __all__ = [
@@ -213,7 +213,7 @@ def make_adversarial_train_step(
     return train_step
 
 
-class AdversarialInpainter:
+class AdversarialInpainter(RunBacked):
     """A copy of an inpainter, a PatchGAN and their optimizers in one resumable TrainingRun; lesson 11.
 
     The inpainter starts from ``start_from``'s weights (lesson 10's model) when the run is new; a run with
@@ -259,16 +259,6 @@ class AdversarialInpainter:
         self.run = TrainingRun(
             name, resume=resume, model=self.model, discriminator=self.discriminator, g_opt=self.g_opt, d_opt=self.d_opt
         )
-
-    @property
-    def step(self) -> int:
-        """Training steps done so far, restored ones included; lesson 11."""
-        return self.run.step
-
-    @property
-    def history(self) -> History:
-        """The logged losses of the whole run; lesson 11."""
-        return self.run.history
 
     def train(self, dataset: Iterable[Any], *, steps: int, progress: bool = True) -> History:
         """Train on batches of (images, masks) until the run has done ``steps`` in total; lesson 11."""

@@ -19,7 +19,7 @@ import tensorflow as tf
 
 from course_utils import gan
 from course_utils.runtime import native_stderr_silenced
-from course_utils.training import History, TrainingRun, loss_scaled, make_gif, steps_per_run
+from course_utils.training import History, RunBacked, TrainingRun, loss_scaled, make_gif, steps_per_run
 from course_utils.validation import check_positive_int, describe
 
 __all__ = ["DCGAN", "load_or_train_generator", "make_train_step", "steps_per_run"]
@@ -140,7 +140,7 @@ def make_train_step(
 
 
 
-class DCGAN:
+class DCGAN(RunBacked):
     """A generator, a discriminator, their optimizers and a fixed noise batch in one resumable run; lesson 06.
 
     Sizes come from the profile (``width``, ``latent_dim``, ``n_show``, ``max_steps``, ``jit_compile``).
@@ -196,16 +196,6 @@ class DCGAN:
             fixed_noise=self.fixed_noise,
         )
         self._checked_range = False
-
-    @property
-    def step(self) -> int:
-        """Training steps done so far, restored ones included; lesson 06."""
-        return self.run.step
-
-    @property
-    def history(self) -> History:
-        """The logged losses and D outputs of the whole run; lesson 06."""
-        return self.run.history
 
     def samples(self) -> np.ndarray:
         """The generator's images for the fixed noise, float32 in [-1, 1], shaped (n_show, H, W, C); lesson 06."""

@@ -21,7 +21,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from course_utils.training import History, TrainingRun, loss_scaled, steps_per_run
+from course_utils.training import History, RunBacked, TrainingRun, loss_scaled, steps_per_run
 from course_utils.validation import check_positive_int, describe
 
 __all__ = [
@@ -519,7 +519,7 @@ def _sample_panel(model: keras.Model, images: np.ndarray, masks: np.ndarray) -> 
     return np.stack(rows, axis=1).reshape(-1, *images.shape[1:]).astype(np.float32)
 
 
-class Inpainter:
+class Inpainter(RunBacked):
     """The U-Net, its Adam optimizer and a fixed sample batch in one resumable :class:`TrainingRun`; lesson 10.
 
     Sizes come from the profile (``image_size``, ``width``, ``max_steps``, ``jit_compile``). Building an
@@ -567,16 +567,6 @@ class Inpainter:
             self.sample_images = images
             self.sample_masks = _check_masks(_as_numpy(sample_masks)[: len(images)], images).astype(np.float32)
         self.run = TrainingRun(name, resume=resume, model=self.model, optimizer=self.optimizer)
-
-    @property
-    def step(self) -> int:
-        """Training steps done so far, restored ones included; lesson 10."""
-        return self.run.step
-
-    @property
-    def history(self) -> History:
-        """The logged losses of the whole run; lesson 10."""
-        return self.run.history
 
     def samples(self) -> np.ndarray:
         """The sample rows (damaged, prediction, composite, truth) in [0, 1]; lesson 10."""

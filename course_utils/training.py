@@ -634,3 +634,19 @@ def loss_scaled(optimizer: Any) -> Any:
     if float16 and not isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
         return keras.optimizers.LossScaleOptimizer(optimizer)
     return optimizer
+
+
+class RunBacked:
+    """Base of the course's trainers (DCGAN, Inpainter...), whose state lives in ``self.run``; lesson 06."""
+
+    run: TrainingRun
+
+    @property
+    def step(self) -> int:
+        """Training steps done so far, restored ones included."""
+        return self.run.step
+
+    @property
+    def history(self) -> History:
+        """The logged losses of the whole run, restored ones included."""
+        return self.run.history
