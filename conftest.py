@@ -26,3 +26,29 @@ def pytest_sessionfinish(session, exitstatus):
 
 # The fixture notebooks exist to test the notebook tools (and one is broken on purpose); nbval skips them.
 collect_ignore_glob = ["tests/fixtures/*.ipynb"]
+
+
+try:  # the fixtures below need pytest; the settings above also serve plain `python` runs of this file
+    import pytest
+except ImportError:  # pragma: no cover
+    pytest = None
+
+if pytest is not None:
+
+    @pytest.fixture
+    def hardware_runs_any_precision(monkeypatch):
+        """Pretend this machine runs every precision policy fast, as a GPU with tensor cores does.
+
+        ``runtime.training_precision`` then builds models in whatever policy a profile asks for (float16 included,
+        which it never chooses on a CPU), so the gpu code path can be tested here. The global policy is float32
+        again afterwards.
+        """
+        import keras
+
+        from course_utils import runtime
+
+        monkeypatch.setattr(runtime, "choose_precision", lambda requested, gpus, **kwargs: requested or "float32")
+        try:
+            yield
+        finally:
+            keras.mixed_precision.set_global_policy("float32")

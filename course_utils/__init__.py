@@ -9,7 +9,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "get_profile", "setup"]
+__all__ = ["__version__", "get_profile", "setup", "training_precision"]
 
 
 def __getattr__(name: str):
@@ -18,6 +18,10 @@ def __getattr__(name: str):
         from course_utils.runtime import setup
 
         return setup
+    if name == "training_precision":
+        from course_utils.runtime import training_precision
+
+        return training_precision
     if name == "get_profile":
         from course_utils.profiles import get_profile
 

@@ -22,6 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from course_utils import gan, inpainting
+from course_utils.runtime import training_precision
 from course_utils.training import History, RunBacked, TrainingRun, loss_scaled
 from course_utils.validation import check_positive_int, describe
 
@@ -178,8 +179,8 @@ def make_adversarial_train_step(
             f"the discriminator takes images shaped {tuple(discriminator.inputs[0].shape[1:])} but the inpainter "
             f"makes {image_shape}; build it with image_size={image_shape[0]}, channels={image_shape[2]}."
         )
-    g_opt = loss_scaled(g_opt)
-    d_opt = loss_scaled(d_opt)
+    g_opt = loss_scaled(g_opt, inpainter, discriminator)
+    d_opt = loss_scaled(d_opt, inpainter, discriminator)
 
     @tf.function(jit_compile=jit_compile, reduce_retracing=True)
     def train_step(images: tf.Tensor, masks: tf.Tensor) -> dict[str, tf.Tensor]:
@@ -239,13 +240,15 @@ class AdversarialInpainter(RunBacked):
             raise TypeError(f"start_from must be the trained inpainter (a Keras model); got {describe(start_from)}.")
         self.profile = profile
         channels = int(start_from.inputs[0].shape[-1])
-        self.model = keras.models.clone_model(start_from)
-        self.model.set_weights(start_from.get_weights())
-        self.discriminator = build_patch_discriminator(
-            image_size=profile.image_size, channels=channels, width=profile.width, n_layers=n_layers
-        )
-        self.g_opt = loss_scaled(keras.optimizers.Adam(learning_rate))
-        self.d_opt = loss_scaled(keras.optimizers.Adam(D_LEARNING_RATE, beta_1=D_BETA_1))
+        with training_precision(profile) as self.precision:  # the profile's mixed precision, if the hardware has it
+            self.model = inpainting.rebuild_inpainter(start_from)  # a copy: lesson 10's model stays as it was
+            self.discriminator = build_patch_discriminator(
+                image_size=profile.image_size, channels=channels, width=profile.width, n_layers=n_layers
+            )
+            self.g_opt = loss_scaled(keras.optimizers.Adam(learning_rate), self.model, self.discriminator)
+            self.d_opt = loss_scaled(
+                keras.optimizers.Adam(D_LEARNING_RATE, beta_1=D_BETA_1), self.model, self.discriminator
+            )
         self.g_opt.build(self.model.trainable_variables)
         self.d_opt.build(self.discriminator.trainable_variables)
         self.train_step = make_adversarial_train_step(

@@ -18,7 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from course_utils import gan
-from course_utils.runtime import native_stderr_silenced
+from course_utils.runtime import float32_copy, native_stderr_silenced, training_precision
 from course_utils.training import History, RunBacked, TrainingRun, loss_scaled, make_gif, steps_per_run
 from course_utils.validation import check_positive_int, describe
 
@@ -103,7 +103,8 @@ def make_train_step(
         or not (0.0 <= label_smoothing < 1.0)
     ):
         raise ValueError(f"label_smoothing must be a number in [0, 1), e.g. 0.1; got {describe(label_smoothing)}.")
-    g_optimizer, d_optimizer = loss_scaled(g_optimizer), loss_scaled(d_optimizer)
+    models = (generator, discriminator)  # G's loss runs through D: scale if either computes in float16
+    g_optimizer, d_optimizer = loss_scaled(g_optimizer, *models), loss_scaled(d_optimizer, *models)
     image_shape = tuple(discriminator.input_shape[1:])
     if seed is None:
         noise_rng = tf.random.Generator.from_non_deterministic_state()
@@ -143,9 +144,10 @@ def make_train_step(
 class DCGAN(RunBacked):
     """A generator, a discriminator, their optimizers and a fixed noise batch in one resumable run; lesson 06.
 
-    Sizes come from the profile (``width``, ``latent_dim``, ``n_show``, ``max_steps``, ``jit_compile``).
-    Building a DCGAN with the name of an earlier run restores its newest checkpoint, so :meth:`train`
-    continues to the same total instead of starting again; ``resume=False`` starts afresh.
+    Sizes come from the profile (``width``, ``latent_dim``, ``n_show``, ``max_steps``, ``jit_compile``), and
+    the models compute in the profile's ``mixed_precision`` where the hardware runs it fast. Building a DCGAN
+    with the name of an earlier run restores its newest checkpoint, so :meth:`train` continues to the same
+    total instead of starting again; ``resume=False`` starts afresh.
     """
 
     def __init__(
@@ -167,10 +169,13 @@ class DCGAN(RunBacked):
         self.profile = profile
         self.latent_dim = int(profile.latent_dim)
         self.image_shape = tuple(int(n) for n in image_shape)
-        self.generator = gan.build_generator(latent_dim=self.latent_dim, width=profile.width, image_shape=image_shape)
-        self.discriminator = gan.build_discriminator(width=profile.width, image_shape=image_shape)
-        self.g_optimizer = loss_scaled(keras.optimizers.Adam(learning_rate, beta_1=BETA_1))
-        self.d_optimizer = loss_scaled(keras.optimizers.Adam(learning_rate, beta_1=BETA_1))
+        with training_precision(profile) as self.precision:  # the profile's mixed precision, if the hardware has it
+            self.generator = gan.build_generator(
+                latent_dim=self.latent_dim, width=profile.width, image_shape=image_shape
+            )
+            self.discriminator = gan.build_discriminator(width=profile.width, image_shape=image_shape)
+            self.g_optimizer = loss_scaled(keras.optimizers.Adam(learning_rate, beta_1=BETA_1))
+            self.d_optimizer = loss_scaled(keras.optimizers.Adam(learning_rate, beta_1=BETA_1))
         # Build the optimizers' state now, so that a checkpoint restores into it at once.
         self.g_optimizer.build(self.generator.trainable_variables)
         self.d_optimizer.build(self.discriminator.trainable_variables)
@@ -263,6 +268,7 @@ def load_or_train_generator(
 
     A run that stopped early is continued to the profile's total; one whose models no longer match the
     profile (another width or latent size) is started again. ``data`` defaults to ``datasets.load_digits``.
+    The generator is returned computing in float32 (``runtime.float32_copy``), whatever precision it trained in.
     """
     for knob in ("n_train", "n_test", "batch_size", "gan_epochs"):
         if not hasattr(profile, knob):
@@ -277,7 +283,7 @@ def load_or_train_generator(
     target = steps_per_run(n_train, profile.batch_size, profile.gan_epochs, max_steps=profile.max_steps)
     if model.step >= target:
         say(f"Loaded the generator of run {name!r}: trained for {model.step} steps (the profile asks for {target}).")
-        return model.generator
+        return float32_copy(model.generator)
     say(
         f"Training the generator of run {name!r} from step {model.step} to {target} "
         f"({profile.gan_epochs} epoch(s) at batch size {profile.batch_size}, width {profile.width})."
@@ -290,4 +296,4 @@ def load_or_train_generator(
 
     dataset = make_dataset(data.x_train, batch_size=profile.batch_size)
     model.train(dataset, steps=target, max_steps=None, progress=verbose)
-    return model.generator
+    return float32_copy(model.generator)

@@ -21,6 +21,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from course_utils.runtime import float32_copy, training_precision
 from course_utils.training import History, RunBacked, TrainingRun, loss_scaled, steps_per_run
 from course_utils.validation import check_positive_int, describe
 
@@ -31,6 +32,7 @@ __all__ = [
     "PartialConv2D",
     "VALID_WEIGHT",
     "build_inpainter",
+    "rebuild_inpainter",
     "composite",
     "inpainting_loss",
     "load_or_train_inpainter",
@@ -339,6 +341,29 @@ def build_inpainter(*, image_size: int, channels: int = 3, width: int, depth: in
     return keras.Model([image, mask], output, name="partial_conv_unet")
 
 
+def rebuild_inpainter(model: keras.Model) -> keras.Model:
+    """A new :func:`build_inpainter` U-Net shaped like ``model``, with its weights, in the current policy; lesson 11.
+
+    Build it inside ``cu.training_precision(profile)`` to fine-tune a float32 model in the profile's precision.
+    """
+    try:
+        image_size, channels = int(model.inputs[0].shape[1]), int(model.inputs[0].shape[-1])
+        width = int(model.get_layer("enc0").filters)
+        depth = sum(1 for layer in model.layers if layer.name.startswith("enc")) - 1
+    except (AttributeError, IndexError, TypeError, ValueError) as error:
+        raise TypeError(
+            f"rebuild_inpainter takes a U-Net made by build_inpainter (layers enc0, enc1...); got {describe(model)}."
+        ) from error
+    copy = build_inpainter(image_size=image_size, channels=channels, width=width, depth=depth)
+    try:
+        copy.set_weights(model.get_weights())
+    except ValueError as error:
+        raise TypeError(
+            f"rebuild_inpainter takes a U-Net made by build_inpainter; {model.name!r} has other weights ({error})."
+        ) from error
+    return copy
+
+
 def _stack_masks(parts: list[tuple[Any, int]]) -> Any:
     """One mask channel per feature channel: each one-channel mask repeated to its features' channels."""
     return keras.ops.concatenate(
@@ -457,7 +482,7 @@ def make_train_step(
         valid_weight=valid_weight,
         tv_weight=tv_weight,
     )  # checks the weights
-    optimizer = loss_scaled(optimizer)
+    optimizer = loss_scaled(optimizer, model)
     image_shape = tuple(model.inputs[0].shape[1:])
 
     @tf.function(jit_compile=jit_compile, reduce_retracing=True)
@@ -522,7 +547,8 @@ def _sample_panel(model: keras.Model, images: np.ndarray, masks: np.ndarray) -> 
 class Inpainter(RunBacked):
     """The U-Net, its Adam optimizer and a fixed sample batch in one resumable :class:`TrainingRun`; lesson 10.
 
-    Sizes come from the profile (``image_size``, ``width``, ``max_steps``, ``jit_compile``). Building an
+    Sizes come from the profile (``image_size``, ``width``, ``max_steps``, ``jit_compile``), and the model
+    computes in the profile's ``mixed_precision`` where the hardware runs it fast. Building an
     Inpainter with the name of an earlier run restores its newest checkpoint, so :meth:`train` continues
     to the same total; ``resume=False`` starts afresh. ``sample_images`` and ``sample_masks`` (up to 4)
     are drawn every ``sample_every`` steps as rows of damaged / prediction / composite / truth.
@@ -547,9 +573,12 @@ class Inpainter(RunBacked):
             if not hasattr(profile, knob):
                 raise TypeError(f"profile must be the run profile from cu.setup(); got {describe(profile)}.")
         self.profile = profile
-        self.model = build_inpainter(image_size=profile.image_size, channels=channels, width=profile.width, depth=depth)
-        self.optimizer = loss_scaled(keras.optimizers.Adam(learning_rate))
-        self.optimizer.build(self.model.trainable_variables)  # so a checkpoint restores into it at once
+        with training_precision(profile) as self.precision:  # the profile's mixed precision, if the hardware has it
+            self.model = build_inpainter(
+                image_size=profile.image_size, channels=channels, width=profile.width, depth=depth
+            )
+            self.optimizer = loss_scaled(keras.optimizers.Adam(learning_rate), self.model)
+            self.optimizer.build(self.model.trainable_variables)  # so a checkpoint restores into it at once
         self.train_step = make_train_step(
             self.model,
             self.optimizer,
@@ -627,7 +656,8 @@ def load_or_train_inpainter(
 
     A run that stopped early is continued to the profile's total; one whose model no longer matches the
     profile (another width or image size) is started again. ``data`` defaults to
-    ``datasets.load_natural_images`` with the profile's sizes.
+    ``datasets.load_natural_images`` with the profile's sizes. The model is returned computing in float32
+    (``runtime.float32_copy``), whatever precision it trained in.
     """
     for knob in ("n_train", "n_test", "batch_size", "inpaint_epochs", "image_size"):
         if not hasattr(profile, knob):
@@ -644,7 +674,7 @@ def load_or_train_inpainter(
         say(
             f"Loaded the inpainter of run {name!r}: trained for {inpainter.step} steps (the profile asks for {target})."
         )
-        return inpainter.model
+        return float32_copy(inpainter.model)
     say(
         f"Training the inpainter of run {name!r} from step {inpainter.step} to {target} "
         f"({profile.inpaint_epochs} epoch(s) at batch size {profile.batch_size}, width {profile.width})."
@@ -658,4 +688,4 @@ def load_or_train_inpainter(
     pool = training_masks(min(len(data.x_train), 3000), data.x_train.shape[1], seed=1)
     dataset = make_training_dataset(data.x_train, pool, batch_size=profile.batch_size)
     inpainter.train(dataset, steps=target, max_steps=None, progress=verbose)
-    return inpainter.model
+    return float32_copy(inpainter.model)

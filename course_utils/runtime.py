@@ -13,11 +13,13 @@ import os
 import platform
 import sys
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from course_utils.paths import PROJECT_ROOT, runs_dir
 from course_utils.profiles import Profile, get_profile
-from course_utils.validation import check_choice
+from course_utils.validation import check_choice, describe
 
 #: Keras precision policies the course uses. ``None`` means plain float32.
 PRECISION_POLICIES = ("float32", "mixed_float16", "mixed_bfloat16")
@@ -110,13 +112,87 @@ def apply_precision(policy: str) -> str:
     """Set Keras' global precision policy (``float32``, ``mixed_float16`` or ``mixed_bfloat16``); lesson 06.
 
     Layers built afterwards compute in the low precision and keep float32 weights. Train steps must
-    then scale the loss (``keras.optimizers.LossScaleOptimizer``) under ``mixed_float16``.
+    then scale the loss (``keras.optimizers.LossScaleOptimizer``) under ``mixed_float16``. The notebooks
+    use :func:`training_precision` instead, which sets the policy only while models are built.
     """
     check_choice("policy", policy, PRECISION_POLICIES)
     import keras
 
     keras.mixed_precision.set_global_policy(policy)
     return policy
+
+
+def training_policy(profile_or_policy: Any) -> str:
+    """The precision a model should train in: the profile's ``mixed_precision`` if this hardware runs it fast.
+
+    Takes a profile (its ``mixed_precision`` knob) or a policy name (``None`` means float32).
+    """
+    if profile_or_policy is None or isinstance(profile_or_policy, str):
+        requested = profile_or_policy
+    elif hasattr(profile_or_policy, "mixed_precision"):
+        requested = profile_or_policy.mixed_precision
+    else:
+        raise TypeError(
+            "training_precision takes the profile from cu.setup() or a policy name such as 'mixed_bfloat16'; "
+            f"got {describe(profile_or_policy)}."
+        )
+    import tensorflow as tf
+
+    return choose_precision(requested, tf.config.list_physical_devices("GPU"))
+
+
+@contextlib.contextmanager
+def training_precision(profile_or_policy: Any) -> Iterator[str]:
+    """Build models (and their optimizers) inside this block to train them in the profile's precision; lesson 06.
+
+    ``with cu.training_precision(profile): generator = gan.build_generator(...)``. Layers built inside compute in
+    the profile's policy (``mixed_float16`` on a GPU with tensor cores, ``mixed_bfloat16`` on a CPU with bfloat16
+    instructions) and keep float32 weights; layers built outside stay in float32, so a comparison with NumPy
+    keeps full precision. The course's trainers (``dcgan.DCGAN``, ``inpainting.Inpainter``...) use it
+    themselves. Yields the policy in force; the previous global policy comes back at the end of the block.
+    """
+    policy = training_policy(profile_or_policy)
+    import keras
+
+    previous = keras.mixed_precision.global_policy()
+    apply_precision(policy)
+    try:
+        yield policy
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+
+
+def float32_copy(model: Any) -> Any:
+    """A copy of a Keras model whose every layer computes in float32, with the same weights; lessons 07, 12, 13.
+
+    A model trained under a mixed policy computes in bfloat16 or float16: fine for training, too coarse for
+    a latent-space search or a comparison with a converted model. The weights are float32 already, so the
+    copy holds exactly the trained numbers. A model that is float32 throughout is returned as it is.
+    """
+    import keras
+
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"float32_copy takes a Keras model; got {describe(model)}.")
+    if all(layer.dtype_policy.name == "float32" for layer in _all_layers(model)):
+        return model
+
+    def as_float32(layer: Any) -> Any:
+        config = layer.get_config()
+        if "dtype" in config:  # a layer; Keras operations used in a functional model have no policy
+            config["dtype"] = "float32"
+        return layer.__class__.from_config(config)
+
+    copy = keras.models.clone_model(model, clone_function=as_float32)
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+def _all_layers(model: Any) -> list:
+    """The layers of a model, those of nested models included."""
+    layers = []
+    for layer in model.layers:
+        layers.extend(_all_layers(layer) if hasattr(layer, "layers") else [layer])
+    return layers
 
 
 def enable_memory_growth(gpus: list) -> list[str]:
@@ -183,7 +259,8 @@ def environment_report(profile: Profile, *, seed: int, deterministic: bool, gpus
         f"| NumPy {np.__version__} | course_utils {course_utils.__version__}",
         f"  device         : {device}",
         f"  running on     : {'Google Colab' if colab.in_colab() else platform.system()}",
-        f"  precision      : {keras.mixed_precision.global_policy().name}",
+        f"  precision      : {keras.mixed_precision.global_policy().name}; training in "
+        f"{profile.mixed_precision or 'float32'}",
         f"  XLA train steps: {'on' if profile.jit_compile else 'off'}",
         f"  seed           : {seed}{' (deterministic ops)' if deterministic else ''}",
         f"  data folder    : {data_dir()}",
@@ -206,7 +283,8 @@ def setup(
     On Colab it also switches on the widget manager that interactive cells need.
 
     Returns the profile actually in force: its ``mixed_precision`` and ``jit_compile`` say what this
-    hardware really runs (a ``gpu`` profile on a CPU falls back to float32 without XLA).
+    hardware really runs (a ``gpu`` profile on a CPU falls back to float32 without XLA). The global
+    precision policy is float32; ``mixed_precision`` applies inside :func:`training_precision`.
     """
     quiet_tensorflow()
     import tensorflow as tf
@@ -220,7 +298,10 @@ def setup(
     from course_utils import colab
 
     colab.enable_widgets()  # on Colab, sliders and buttons need its custom widget manager
-    policy = apply_precision(choose_precision(chosen.mixed_precision, gpus))
+    # Everything computes in float32; the trainers switch to the profile's policy while they build their
+    # models (training_precision), so lessons that compare with NumPy keep full precision.
+    apply_precision("float32")
+    policy = choose_precision(chosen.mixed_precision, gpus)
     in_force = chosen.replace(
         mixed_precision=None if policy == "float32" else policy,
         jit_compile=chosen.jit_compile and bool(gpus),

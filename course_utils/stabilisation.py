@@ -316,7 +316,7 @@ def make_wgan_gp_train_step(
     n_critic = check_positive_int("n_critic", n_critic)
     if float(gp_weight) < 0:
         raise ValueError(f"gp_weight must be >= 0 (Gulrajani et al. use 10); got {gp_weight!r}.")
-    g_opt, c_opt = loss_scaled(g_opt), loss_scaled(c_opt)
+    g_opt, c_opt = loss_scaled(g_opt, generator, critic), loss_scaled(c_opt, generator, critic)
     if seed is None:
         rng = tf.random.Generator.from_non_deterministic_state()
     else:

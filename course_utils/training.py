@@ -622,15 +622,19 @@ def steps_per_run(n_images: int, batch_size: int, epochs: int, *, max_steps: int
     return steps if max_steps is None else min(steps, check_positive_int("max_steps", max_steps))
 
 
-def loss_scaled(optimizer: Any) -> Any:
-    """``optimizer`` wrapped in a LossScaleOptimizer when the global policy computes in float16; lesson 06.
+def loss_scaled(optimizer: Any, *models: Any) -> Any:
+    """``optimizer`` wrapped in a LossScaleOptimizer when the models compute in float16; lesson 06.
 
     float16 gradients of small losses underflow to zero; scaling the loss up before differentiating and the
-    gradients down afterwards keeps them representable. bfloat16 and float32 need no scaling.
+    gradients down afterwards keeps them representable. bfloat16 and float32 need no scaling. Without
+    models, the global policy decides (as it does for models built inside ``cu.training_precision``).
     """
     import keras
 
-    float16 = keras.mixed_precision.global_policy().compute_dtype == "float16"
+    if models:
+        float16 = any(layer.compute_dtype == "float16" for model in models for layer in model.layers)
+    else:
+        float16 = keras.mixed_precision.global_policy().compute_dtype == "float16"
     if float16 and not isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
         return keras.optimizers.LossScaleOptimizer(optimizer)
     return optimizer

@@ -9,6 +9,7 @@ tf = pytest.importorskip("tensorflow")
 keras = pytest.importorskip("keras")
 
 from course_utils import dcgan, gan  # noqa: E402
+from course_utils import runtime as cu_runtime  # noqa: E402
 from course_utils.profiles import get_profile  # noqa: E402
 
 TINY = get_profile("smoke").replace(width=4, latent_dim=8, n_show=4, max_steps=None, jit_compile=False)
@@ -172,21 +173,37 @@ def test_jit_compiled_train_step_runs() -> None:
     assert all(np.isfinite(v.numpy()) and v.dtype == tf.float32 for v in out.values())
 
 
-def test_mixed_float16_train_step_scales_losses_and_keeps_float32_outputs() -> None:
-    keras.mixed_precision.set_global_policy("mixed_float16")
-    try:
-        model = dcgan.DCGAN(TINY, name="mixed")
-        assert isinstance(model.g_optimizer, keras.optimizers.LossScaleOptimizer)
-        assert isinstance(model.d_optimizer, keras.optimizers.LossScaleOptimizer)
-        model.train(image_dataset(), steps=2, progress=False)
-        assert model.step == 2
-        for name in ("d_loss", "g_loss", "d_real", "d_fake"):
-            assert np.all(np.isfinite(model.history[name])), name
-        out = model.generator(model.fixed_noise, training=False)
-        assert out.dtype == tf.float32
-        assert model.generator.get_layer("up0").compute_dtype == "float16"  # it really ran in float16
-    finally:
-        keras.mixed_precision.set_global_policy("float32")
+@pytest.mark.parametrize(
+    "policy, compute, scaled", [("mixed_float16", "float16", True), ("mixed_bfloat16", "bfloat16", False)]
+)
+def test_dcgan_trains_in_the_profiles_precision_and_keeps_float32_outputs(
+    hardware_runs_any_precision, policy: str, compute: str, scaled: bool
+) -> None:
+    model = dcgan.DCGAN(TINY.replace(mixed_precision=policy), name=f"mixed_{compute}")
+    assert model.precision == policy
+    assert keras.mixed_precision.global_policy().name == "float32"  # only the DCGAN's models are mixed
+    assert isinstance(model.g_optimizer, keras.optimizers.LossScaleOptimizer) is scaled
+    assert isinstance(model.d_optimizer, keras.optimizers.LossScaleOptimizer) is scaled
+    model.train(image_dataset(), steps=2, progress=False)
+    assert model.step == 2
+    for name in ("d_loss", "g_loss", "d_real", "d_fake"):
+        assert np.all(np.isfinite(model.history[name])), name
+    out = model.generator(model.fixed_noise, training=False)
+    assert out.dtype == tf.float32
+    assert model.generator.get_layer("up0").compute_dtype == compute  # it really ran in low precision
+    assert model.generator.get_layer("up0").kernel.dtype == "float32"
+
+
+def test_a_train_step_scales_the_loss_of_float16_models_built_before_it(hardware_runs_any_precision) -> None:
+    with cu_runtime.training_precision("mixed_float16"):
+        generator = gan.build_generator(latent_dim=8, width=4)
+        discriminator = gan.build_discriminator(width=4)
+    # make_train_step is called outside the block: the models, not the global policy, decide the scaling
+    step = dcgan.make_train_step(
+        generator, discriminator, keras.optimizers.Adam(2e-4), keras.optimizers.Adam(2e-4), latent_dim=8, seed=0
+    )
+    out = step(next(iter(image_dataset())))
+    assert np.isfinite(float(out["g_loss"]))
 
 
 def test_load_or_train_generator_trains_once_then_loads(capsys: pytest.CaptureFixture[str]) -> None:
@@ -202,3 +219,18 @@ def test_load_or_train_generator_trains_once_then_loads(capsys: pytest.CaptureFi
     assert "Loaded the generator" in capsys.readouterr().out
     z = gan.sample_noise(3, profile.latent_dim, seed=0)
     np.testing.assert_array_equal(first(z, training=False), second(z, training=False))
+
+
+def test_load_or_train_generator_returns_a_float32_copy_of_a_bfloat16_generator(hardware_runs_any_precision) -> None:
+    from course_utils.datasets import ImageData
+
+    images = np.zeros((8, 28, 28), np.uint8)
+    images[:, 8:20, 8:20] = 255
+    data = ImageData(images, None, images[:4], None, name="squares", source="white squares")
+    profile = TINY.replace(batch_size=4, gan_epochs=1, n_train=8, mixed_precision="mixed_bfloat16")
+    generator = dcgan.load_or_train_generator(profile, data=data, name="bf16", verbose=False)
+    assert {layer.dtype_policy.name for layer in generator.layers} == {"float32"}
+    trained = dcgan.DCGAN(profile, name="bf16")  # the run itself: bfloat16, restored from its checkpoint
+    assert trained.step == 2 and trained.generator.get_layer("up0").compute_dtype == "bfloat16"
+    z = gan.sample_noise(3, profile.latent_dim, seed=0)
+    np.testing.assert_allclose(generator(z), trained.generator(z), atol=0.05)

@@ -19,14 +19,10 @@ GPU = PROFILES["gpu"]
 
 
 @pytest.fixture
-def mixed_float16(monkeypatch, tmp_path):
-    """The gpu profile's precision policy for one test; float32 again afterwards, whatever happens."""
+def mixed_float16(monkeypatch, tmp_path, hardware_runs_any_precision):
+    """The trainers build their models in the gpu profile's policy, as on a GPU with tensor cores."""
     monkeypatch.setenv("COURSE_RUNS_DIR", str(tmp_path))
-    keras.mixed_precision.set_global_policy("mixed_float16")
-    try:
-        yield
-    finally:
-        keras.mixed_precision.set_global_policy("float32")
+    yield
 
 
 def _finite_float32(name: str, value) -> None:
@@ -73,6 +69,7 @@ def test_inpainter_steps_under_mixed_float16_with_xla(mixed_float16):
     profile = GPU.replace(image_size=16, width=4, max_steps=2)
     model = inpainting.Inpainter(profile, name="gpu_readiness_inpainter", resume=False)
     assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
+    assert model.model.get_layer("enc0").compute_dtype == "float16"
     rng = np.random.default_rng(0)
     images = tf.constant(rng.random((4, 16, 16, 3), dtype=np.float32))
     masks = tf.constant(inpainting.training_masks(4, 16, seed=0))
@@ -81,3 +78,24 @@ def test_inpainter_steps_under_mixed_float16_with_xla(mixed_float16):
         for key in ("loss", "hole", "valid"):
             _finite_float32(key, out[key])
     _finite_float32("inpainter output", model.model([images * masks, masks], training=False))
+
+
+def test_adversarial_inpainter_fine_tunes_a_float32_model_under_mixed_float16_with_xla(mixed_float16):
+    from course_utils import adversarial, inpainting
+
+    profile = GPU.replace(image_size=16, width=4, max_steps=2)
+    start = inpainting.build_inpainter(image_size=16, width=4, depth=2)  # lesson 10's model, float32
+    before = [w.copy() for w in start.get_weights()]
+    trainer = adversarial.AdversarialInpainter(profile, start, name="gpu_readiness_adversarial", resume=False)
+    assert trainer.model.get_layer("enc0").compute_dtype == "float16"
+    assert trainer.discriminator.layers[1].compute_dtype == "float16"
+    assert isinstance(trainer.g_opt, keras.optimizers.LossScaleOptimizer)
+    images = tf.constant(np.random.default_rng(0).random((4, 16, 16, 3), dtype=np.float32))
+    masks = tf.constant(inpainting.training_masks(4, 16, seed=0))
+    for _ in range(2):
+        out = trainer.train_step(images, masks)
+        for key, value in out.items():
+            _finite_float32(key, value)
+    assert start.get_layer("enc0").compute_dtype == "float32"
+    for a, b in zip(before, start.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)  # the starting model is a copy's source, never trained itself

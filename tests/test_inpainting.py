@@ -270,7 +270,8 @@ def test_training_dataset_pairs_images_with_pool_masks():
 
 def _profile(**changes):
     knobs = dict(
-        image_size=16, width=4, max_steps=None, jit_compile=False, n_train=16, n_test=4, batch_size=8, inpaint_epochs=2
+        image_size=16, width=4, max_steps=None, jit_compile=False, n_train=16, n_test=4, batch_size=8, inpaint_epochs=2,
+        mixed_precision=None,
     )
     knobs.update(changes)
     return SimpleNamespace(**knobs)
@@ -336,3 +337,33 @@ def test_training_errors_are_plain():
         ip.make_train_step("model", keras.optimizers.Adam())
     with pytest.raises(TypeError, match="run profile"):
         ip.Inpainter(object())
+
+
+def test_inpainter_trains_in_the_profiles_precision_and_lessons_get_float32(
+    tmp_path, monkeypatch, hardware_runs_any_precision
+):
+    monkeypatch.setenv("COURSE_RUNS_DIR", str(tmp_path))
+    images = (np.random.default_rng(15).random((8, 16, 16, 3)) * 255).astype(np.uint8)
+    data = ImageData(images, None, images[:4], None, name="test", source="random pixels")
+    profile = _profile(image_size=16, width=4, batch_size=4, mixed_precision="mixed_bfloat16")
+    monkeypatch.setattr(ip, "build_inpainter", lambda **kw: _small_unet(**kw))
+    trainer = ip.Inpainter(profile, name="bf16", depth=1)
+    assert trainer.precision == "mixed_bfloat16"
+    assert trainer.model.get_layer("enc0").compute_dtype == "bfloat16"
+    assert keras.mixed_precision.global_policy().name == "float32"
+    model = ip.load_or_train_inpainter(profile, data=data, name="bf16", verbose=False)
+    assert {layer.dtype_policy.name for layer in model.layers} == {"float32"}
+
+
+def test_rebuild_inpainter_copies_architecture_and_weights_in_the_current_policy(hardware_runs_any_precision):
+    original = ip.build_inpainter(image_size=16, width=4, depth=2)
+    from course_utils import runtime
+
+    with runtime.training_precision("mixed_bfloat16"):
+        copy = ip.rebuild_inpainter(original)
+    assert copy.get_layer("enc0").compute_dtype == "bfloat16" and original.get_layer("enc0").compute_dtype == "float32"
+    assert [w.shape for w in copy.get_weights()] == [w.shape for w in original.get_weights()]
+    for a, b in zip(copy.get_weights(), original.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(TypeError, match="build_inpainter"):
+        ip.rebuild_inpainter(keras.Sequential([keras.Input((16, 16, 3)), keras.layers.Conv2D(2, 3)]))

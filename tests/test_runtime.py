@@ -139,3 +139,72 @@ def test_native_messages_are_silenced_but_python_errors_are_not():
     assert "native noise" not in result.stderr
     assert "after" in result.stderr
     assert "ValueError: visible" in result.stderr
+
+
+def test_setup_keeps_float32_globally_and_reports_the_training_precision(capsys, monkeypatch):
+    monkeypatch.setattr(runtime, "cpu_supports_bfloat16", lambda: True)
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")  # left over from an earlier cell
+    profile = runtime.setup(profile=PROFILES["smoke"].replace(mixed_precision="mixed_bfloat16"), seed=0)
+    assert keras.mixed_precision.global_policy().name == "float32"
+    assert profile.mixed_precision == "mixed_bfloat16"
+    assert "training in mixed_bfloat16" in capsys.readouterr().out
+
+
+def test_training_precision_applies_inside_the_block_only(monkeypatch):
+    monkeypatch.setattr(runtime, "cpu_supports_bfloat16", lambda: True)
+    profile = PROFILES["smoke"].replace(mixed_precision="mixed_bfloat16")
+    with runtime.training_precision(profile) as policy:
+        inside = keras.layers.Dense(2)
+        inside.build((None, 3))
+    outside = keras.layers.Dense(2)
+    outside.build((None, 3))
+    assert policy == "mixed_bfloat16"
+    assert inside.compute_dtype == "bfloat16" and inside.kernel.dtype == "float32"
+    assert outside.compute_dtype == "float32"
+    assert keras.mixed_precision.global_policy().name == "float32"
+
+
+def test_training_precision_restores_the_policy_after_an_error_and_follows_the_hardware(monkeypatch):
+    monkeypatch.setattr(runtime, "cpu_supports_bfloat16", lambda: False)
+    with runtime.training_precision("mixed_bfloat16") as policy:
+        assert policy == "float32"  # this "CPU" has no bfloat16 instructions: full precision
+    monkeypatch.setattr(runtime, "cpu_supports_bfloat16", lambda: True)
+    with pytest.raises(RuntimeError, match="boom"):
+        with runtime.training_precision("mixed_bfloat16"):
+            assert keras.mixed_precision.global_policy().name == "mixed_bfloat16"
+            raise RuntimeError("boom")
+    assert keras.mixed_precision.global_policy().name == "float32"
+    with runtime.training_precision(None) as policy:
+        assert policy == "float32"
+
+
+def test_training_precision_explains_a_wrong_argument():
+    with pytest.raises(TypeError, match="profile from cu.setup"):
+        with runtime.training_precision(16):
+            pass
+    with pytest.raises(ValueError, match="mixed_precision must be one of"):
+        with runtime.training_precision("half"):
+            pass
+
+
+def test_float32_copy_keeps_the_weights_and_computes_in_float32():
+    from course_utils import gan, inpainting
+
+    with runtime.training_precision("mixed_bfloat16"):
+        generator = gan.build_generator(latent_dim=8, width=4)
+        unet = inpainting.build_inpainter(image_size=16, width=4, depth=2)
+    for model, inputs in (
+        (generator, np.random.default_rng(0).normal(size=(3, 8)).astype(np.float32)),
+        (unet, [np.random.default_rng(1).random((3, 16, 16, 3), np.float32), np.ones((3, 16, 16, 1), np.float32)]),
+    ):
+        copy = runtime.float32_copy(model)
+        assert {layer.dtype_policy.name for layer in copy.layers} == {"float32"}
+        for ours, theirs in zip(copy.get_weights(), model.get_weights(), strict=True):
+            np.testing.assert_array_equal(ours, theirs)
+        low, full = np.asarray(model(inputs)), np.asarray(copy(inputs))
+        assert full.dtype == np.float32
+        np.testing.assert_allclose(full, low, atol=0.05)  # bfloat16 keeps ~3 significant digits
+    plain = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    assert runtime.float32_copy(plain) is plain
+    with pytest.raises(TypeError, match="Keras model"):
+        runtime.float32_copy("generator.keras")
