@@ -99,6 +99,64 @@ def peak_fp32_gflops(cores: int | None = None) -> dict[str, Any]:
     }
 
 
+def matmul_gflops(size: int = 1024, *, blocks: int = 5, repeats: int = 4, dtype: str = "float32") -> dict[str, Any]:
+    """The *measured* GFLOP/s of a large square matrix product on this machine: a practical peak.
+
+    ``repeats`` products of two ``size`` x ``size`` matrices per block (2 x size³ FLOPs each), best of ``blocks``
+    after one warm-up block. TensorFlow's matmul (oneDNN on x86) comes close to what the CPU can do, and it
+    runs at the clock the CPU really has (turbo included), which the estimate above cannot know.
+    """
+    import tensorflow as tf
+
+    a = tf.random.uniform((size, size), dtype=dtype, seed=1)
+    b = tf.random.uniform((size, size), dtype=dtype, seed=2)
+    best = float("inf")
+    for block in range(blocks + 1):
+        start = time.perf_counter()
+        for _ in range(repeats):
+            c = tf.linalg.matmul(a, b)
+        float(c[0, 0])  # wait for the last product
+        if block:  # the first block warms up
+            best = min(best, time.perf_counter() - start)
+    gflops = 2 * size**3 * repeats / best / 1e9
+    return {"measured": True, "size": size, "dtype": dtype, "gflops": round(gflops, 1)}
+
+
+def rate_figures(flops_per_image: float, images_per_s: float, peak: dict, matmul: dict) -> dict[str, Any]:
+    """Achieved GFLOP/s (from the FLOP estimate) and its fraction of the estimated peak and of the matmul rate."""
+    gflops = flops_per_image * images_per_s / 1e9
+    return {
+        "achieved_gflops_per_s_estimate": round(gflops, 2),
+        "fraction_of_peak_estimate": None if peak["gflops"] is None else round(gflops / peak["gflops"], 4),
+        "fraction_of_matmul": round(gflops / matmul["gflops"], 4),
+    }
+
+
+def throughput_figures(blocks: int, steps: int, *, tiny: bool = False) -> dict[str, Any]:
+    """The head of a throughput benchmark's figures: blocks, steps, the estimated peak and the measured matmul."""
+    return {
+        "blocks": blocks,
+        "steps_per_block": steps,
+        "peak_fp32_estimate": peak_fp32_gflops(),
+        "matmul_fp32_measured": matmul_gflops(size=256 if tiny else 1024),
+        "configs": {},
+    }
+
+
+def percent(fraction: float | None) -> str:
+    """A fraction as a table cell: 0.153 -> '15.3%', None -> '?'."""
+    return "?" if fraction is None else f"{fraction:.1%}"
+
+
+def efficiency_footnote(peak: dict, matmul: dict) -> str:
+    """The footnote of a throughput table: how the estimated peak and the measured matmul rate were found."""
+    return (
+        f"* estimates: FLOPs from the layer shapes; peak = {peak['formula']} = {peak['gflops']} GFLOP/s at the "
+        f"nominal clock (turbo can exceed it). matmul = a measured {matmul['size']}x{matmul['size']} "
+        f"{matmul['dtype']} matrix product on this machine: {matmul['gflops']} GFLOP/s."
+    )
+
+
 def machine() -> dict[str, Any]:
     """A description of the machine a figure was taken on: CPU, cores, clock, flags, load, versions."""
     import keras
@@ -376,15 +434,21 @@ def make_tutorial_step(generator: Any, discriminator: Any, *, batch_size: int, l
 
 
 def make_course_step(
-    *, width: int, latent_dim: int, jit_compile: bool = False, seed: int = 0
+    *, width: int, latent_dim: int, jit_compile: bool = False, seed: int = 0, policy: str | None = None
 ) -> tuple[Any, Any, Any]:
-    """The course's DCGAN (gan.py models, dcgan.make_train_step, Adam 2e-4 with beta_1 0.5): (G, D, step)."""
+    """The course's DCGAN (gan.py models, dcgan.make_train_step, Adam 2e-4 with beta_1 0.5): (G, D, step).
+
+    ``policy`` (e.g. a profile's ``mixed_precision``) is applied as the trainers apply it, through
+    ``runtime.training_precision``: only where this hardware runs it fast; None means float32.
+    """
     import keras
 
     from course_utils import dcgan, gan
+    from course_utils.runtime import training_precision
 
-    generator = gan.build_generator(latent_dim=latent_dim, width=width)
-    discriminator = gan.build_discriminator(width=width)
+    with training_precision(policy):
+        generator = gan.build_generator(latent_dim=latent_dim, width=width)
+        discriminator = gan.build_discriminator(width=width)
     step = dcgan.make_train_step(
         generator,
         discriminator,

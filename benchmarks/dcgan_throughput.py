@@ -3,12 +3,14 @@
 Configurations (28x28x1 digits; the batches are fixed random tensors in [-1, 1], so only the step is timed):
 
 * ``course@cpu`` - gan.py models at the cpu profile's width/latent/batch, dcgan.make_train_step;
+* ``course@cpu+bf16`` - the same in ``mixed_bfloat16``, when this CPU has bfloat16 instructions;
 * ``course@gpu`` - the same at the gpu profile's width/latent/batch (no XLA: on a CPU setup() turns it off);
 * ``tutorial``   - the tutorial's models and train step, written here as the tutorial writes them (batch 256).
 
 The blocks alternate (course@cpu, course@gpu, tutorial, course@cpu, ...); warm-up blocks are not counted and
 the median block is reported. FLOPs per step are an estimate from the layer shapes (see common.gan_step_flops),
-and the fraction of peak uses an estimated float32 peak of this CPU (common.peak_fp32_gflops).
+and the fractions use an estimated float32 peak of this CPU (common.peak_fp32_gflops) and the measured rate of
+a large float32 matrix product (common.matmul_gflops).
 
     python benchmarks/dcgan_throughput.py            # the full measurement
     python benchmarks/dcgan_throughput.py --quick    # fewer, shorter blocks
@@ -31,18 +33,22 @@ NAME = "dcgan_throughput"
 
 
 def build_configs(*, scale: int = 1) -> dict[str, dict[str, Any]]:
-    """The three configurations: models, train step, batch size and a fixed batch of real images."""
+    """The configurations: models, train step, batch size and a fixed batch of real images."""
     import tensorflow as tf
 
     from course_utils.profiles import PROFILES
+    from course_utils.runtime import training_policy
 
+    variants = [("course@cpu", "cpu", None), ("course@gpu", "gpu", None)]
+    if training_policy("mixed_bfloat16") == "mixed_bfloat16":  # this CPU has bfloat16 instructions
+        variants.insert(1, ("course@cpu+bf16", "cpu", "mixed_bfloat16"))
     configs: dict[str, dict[str, Any]] = {}
-    for profile_name in ("cpu", "gpu"):
+    for name, profile_name, policy in variants:
         profile = PROFILES[profile_name]
         width = max(1, profile.width // scale)
         batch = max(2, profile.batch_size // scale)
-        g, d, step = common.make_course_step(width=width, latent_dim=profile.latent_dim)
-        configs[f"course@{profile_name}"] = {
+        g, d, step = common.make_course_step(width=width, latent_dim=profile.latent_dim, policy=policy)
+        configs[name] = {
             "generator": g,
             "discriminator": d,
             "step": step,
@@ -93,15 +99,14 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     info = common.machine()
     configs = build_configs(scale=scale)
     rates = common.interleaved_rates({k: _runner(c, steps) for k, c in configs.items()}, blocks=blocks, warmup=1)
-    peak = common.peak_fp32_gflops()
     reference = rates["tutorial"]["median"]
-    figures: dict[str, Any] = {"blocks": blocks, "steps_per_block": steps, "peak_fp32_estimate": peak, "configs": {}}
+    figures = common.throughput_figures(blocks, steps, tiny=args.tiny)
+    peak, matmul = figures["peak_fp32_estimate"], figures["matmul_fp32_measured"]
     rows = []
     for name, config in configs.items():
         flops = common.gan_step_flops(config["generator"], config["discriminator"], config["batch_size"])
         images_per_s = rates[name]["median"]
-        gflops_per_s = flops / config["batch_size"] * images_per_s / 1e9
-        fraction = None if peak["gflops"] is None else gflops_per_s / peak["gflops"]
+        efficiency = common.rate_figures(flops / config["batch_size"], images_per_s, peak, matmul)
         figures["configs"][name] = {
             "width": config["width"],
             "latent_dim": config["latent_dim"],
@@ -110,8 +115,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             "images_per_s_range": [round(rates[name]["min"], 2), round(rates[name]["max"], 2)],
             "ratio_to_tutorial": round(images_per_s / reference, 3),
             "gflops_per_step_estimate": round(flops / 1e9, 3),
-            "achieved_gflops_per_s_estimate": round(gflops_per_s, 2),
-            "fraction_of_peak_estimate": None if fraction is None else round(fraction, 4),
+            **efficiency,
         }
         rows.append(
             (
@@ -121,15 +125,17 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                 round(images_per_s, 1),
                 round(images_per_s / reference, 2),
                 round(flops / 1e9, 2),
-                round(gflops_per_s, 1),
-                "?" if fraction is None else f"{fraction:.1%}",
+                round(efficiency["achieved_gflops_per_s_estimate"], 1),
+                common.percent(efficiency["fraction_of_peak_estimate"]),
+                common.percent(efficiency["fraction_of_matmul"]),
             )
         )
     figures["flops_formula"] = "batch x 3 x 2 x (MACs(G) + 2 x MACs(D)) per step (estimate)"
     table = common.format_table(
-        ["config", "width", "batch", "images/s", "x tutorial", "GFLOP/step*", "GFLOP/s*", "of peak*"], rows
+        ["config", "width", "batch", "images/s", "x tutorial", "GFLOP/step*", "GFLOP/s*", "of peak*", "of matmul*"],
+        rows,
     )
-    table += f"\n* estimates; peak = {peak['formula']} = {peak['gflops']} GFLOP/s"
+    table += "\n" + common.efficiency_footnote(peak, matmul)
     common.report(NAME, info, table, figures, quick=args.quick or args.tiny)
     return figures
 

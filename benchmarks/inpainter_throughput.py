@@ -4,7 +4,8 @@ The partial-convolution U-Net (``inpainting.build_inpainter``, depth 3, 3 channe
 (``inpainting.make_train_step``) at each profile's image size, width and batch size, timed in alternating
 blocks on fixed batches of photo crops and masks (the gpu size at a smaller batch, ``--gpu-batch``; median
 reported, warm-up not counted), with an estimated FLOP count (3 x 2 x multiply-adds per image, see
-common.layer_macs) and fraction of this CPU's estimated peak.
+common.layer_macs) and its fraction of this CPU's estimated peak and of a measured matrix product. The cpu size
+is also timed in ``mixed_bfloat16`` when this CPU has bfloat16 instructions.
 
     python benchmarks/inpainter_throughput.py
     python benchmarks/inpainter_throughput.py --quick
@@ -53,19 +54,24 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
 
     from course_utils import inpainting, standins
     from course_utils.profiles import PROFILES
+    from course_utils.runtime import training_policy, training_precision
 
     info = common.machine()
+    variants = [("inpainter@cpu", "cpu", None), ("inpainter@gpu", "gpu", None)]
+    if training_policy("mixed_bfloat16") == "mixed_bfloat16":  # this CPU has bfloat16 instructions
+        variants.insert(1, ("inpainter@cpu+bf16", "cpu", "mixed_bfloat16"))
     configs: dict[str, dict[str, Any]] = {}
-    for name in ("cpu", "gpu"):
+    for label, name, policy in variants:
         profile = PROFILES[name]
         size = max(16, profile.image_size // scale)
         width, batch = max(2, profile.width // scale), max(2, profile.batch_size // scale)
         if name == "gpu":
             batch = max(2, min(batch, args.gpu_batch // scale))
         keras.utils.set_random_seed(0)
-        model = inpainting.build_inpainter(image_size=size, channels=3, width=width, depth=3)
+        with training_precision(policy):
+            model = inpainting.build_inpainter(image_size=size, channels=3, width=width, depth=3)
         photos = standins.photo_crops(batch, size=size, split="train", seed=0).astype(np.float32) / 255.0
-        configs[f"inpainter@{name}"] = {
+        configs[label] = {
             "model": model,
             "step": inpainting.make_train_step(model, keras.optimizers.Adam(inpainting.LEARNING_RATE)),
             "images": tf.constant(photos),
@@ -85,14 +91,13 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         return run
 
     rates = common.interleaved_rates({k: runner(c) for k, c in configs.items()}, blocks=blocks, warmup=1)
-    peak = common.peak_fp32_gflops()
-    figures: dict[str, Any] = {"blocks": blocks, "steps_per_block": steps, "peak_fp32_estimate": peak, "configs": {}}
+    figures = common.throughput_figures(blocks, steps, tiny=args.tiny)
+    peak, matmul = figures["peak_fp32_estimate"], figures["matmul_fp32_measured"]
     rows = []
     for name, config in configs.items():
         per_image = common.train_flops(config["model"])
         images_per_s = rates[name]["median"]
-        gflops_per_s = per_image * images_per_s / 1e9
-        fraction = None if peak["gflops"] is None else gflops_per_s / peak["gflops"]
+        efficiency = common.rate_figures(per_image, images_per_s, peak, matmul)
         figures["configs"][name] = {
             "image_size": config["image_size"],
             "width": config["width"],
@@ -100,8 +105,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             "images_per_s": round(images_per_s, 2),
             "images_per_s_range": [round(rates[name]["min"], 2), round(rates[name]["max"], 2)],
             "gflops_per_step_estimate": round(per_image * config["batch_size"] / 1e9, 3),
-            "achieved_gflops_per_s_estimate": round(gflops_per_s, 2),
-            "fraction_of_peak_estimate": None if fraction is None else round(fraction, 4),
+            **efficiency,
         }
         rows.append(
             (
@@ -111,15 +115,16 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                 config["batch_size"],
                 round(images_per_s, 1),
                 round(per_image * config["batch_size"] / 1e9, 2),
-                round(gflops_per_s, 1),
-                "?" if fraction is None else f"{fraction:.1%}",
+                round(efficiency["achieved_gflops_per_s_estimate"], 1),
+                common.percent(efficiency["fraction_of_peak_estimate"]),
+                common.percent(efficiency["fraction_of_matmul"]),
             )
         )
     figures["flops_formula"] = "batch x 3 x 2 x MACs(U-Net) per step (estimate)"
     table = common.format_table(
-        ["config", "size", "width", "batch", "images/s", "GFLOP/step*", "GFLOP/s*", "of peak*"], rows
+        ["config", "size", "width", "batch", "images/s", "GFLOP/step*", "GFLOP/s*", "of peak*", "of matmul*"], rows
     )
-    table += f"\n* estimates; peak = {peak['formula']} = {peak['gflops']} GFLOP/s"
+    table += "\n" + common.efficiency_footnote(peak, matmul)
     common.report(NAME, info, table, figures, quick=args.quick or args.tiny)
     return figures
 

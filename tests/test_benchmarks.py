@@ -17,6 +17,7 @@ from benchmarks import (
     suite_time,
     time_to_quality,
 )
+from course_utils import runtime
 from course_utils.paths import runs_dir
 
 RECORD_KEYS = {"name", "date", "quick", "machine", "figures"}
@@ -78,6 +79,17 @@ def test_helpers_report_and_refuse_clearly():
     assert "1.23" in table and "1234.5" in table
     peak = common.peak_fp32_gflops(cores=2)
     assert peak["estimate"] is True and "FLOPs/cycle" in peak["formula"]
+    assert common.percent(0.1534) == "15.3%" and common.percent(None) == "?"
+
+
+def test_matmul_rate_is_measured_and_fractions_follow_from_it():
+    matmul = common.matmul_gflops(size=128, blocks=2, repeats=2)
+    assert matmul["measured"] is True and matmul["gflops"] > 0
+    peak = {"gflops": 2 * matmul["gflops"]}
+    figures = common.rate_figures(1e9, matmul["gflops"], peak, matmul)  # 1 GFLOP per image at matmul's rate
+    assert figures["fraction_of_matmul"] == pytest.approx(1.0, abs=1e-3)
+    assert figures["fraction_of_peak_estimate"] == pytest.approx(0.5, abs=1e-3)
+    assert common.rate_figures(1e9, 1.0, {"gflops": None}, matmul)["fraction_of_peak_estimate"] is None
 
 
 # ------------------------------------------------------------------------------------------ the benchmarks
@@ -86,15 +98,23 @@ def test_helpers_report_and_refuse_clearly():
 def test_dcgan_throughput_runs_and_saves():
     figures = dcgan_throughput.main(["--tiny"])
     assert _saved("dcgan_throughput")["configs"].keys() == figures["configs"].keys()
-    assert set(figures["configs"]) == {"course@cpu", "course@gpu", "tutorial"}
+    expected = {"course@cpu", "course@gpu", "tutorial"}
+    if runtime.training_policy("mixed_bfloat16") == "mixed_bfloat16":  # a CPU with bfloat16 instructions
+        expected.add("course@cpu+bf16")
+    assert set(figures["configs"]) == expected
     for config in figures["configs"].values():
         assert config["images_per_s"] > 0 and config["gflops_per_step_estimate"] > 0
+        assert config["fraction_of_matmul"] > 0
+    assert figures["matmul_fp32_measured"]["gflops"] > 0
     assert figures["configs"]["tutorial"]["ratio_to_tutorial"] == 1.0
 
 
 def test_inpainter_throughput_runs_and_saves():
     figures = inpainter_throughput.main(["--tiny"])
-    assert set(_saved("inpainter_throughput")["configs"]) == {"inpainter@cpu", "inpainter@gpu"}
+    expected = {"inpainter@cpu", "inpainter@gpu"}
+    if runtime.training_policy("mixed_bfloat16") == "mixed_bfloat16":
+        expected.add("inpainter@cpu+bf16")
+    assert set(_saved("inpainter_throughput")["configs"]) == expected
     assert all(c["images_per_s"] > 0 for c in figures["configs"].values())
 
 
@@ -112,6 +132,10 @@ def test_time_to_quality_runs_and_saves():
     for key in ("curves", "tutorial_final_fid", "course_seconds_to_tutorial_final_fid", "goal_met"):
         assert key in saved
     assert len(figures["curves"]["course"]) == len(time_to_quality.FRACTIONS)
+    # the course trains in the cpu profile's precision where this CPU runs it; the tutorial as written
+    assert figures["course_config"]["precision"] == runtime.training_policy("mixed_bfloat16")
+    assert figures["tutorial_config"]["precision"] == "float32"
+    assert keras.mixed_precision.global_policy().name == "float32"
 
 
 def test_time_to_quality_finds_the_first_checkpoint_at_the_target():
