@@ -39,7 +39,9 @@ class Profile:
     n_eval: int  #: samples used by metrics (FID, KID, precision/recall)
     n_show: int  #: images in a sample grid
     # hardware settings (switched on by setup() only where the hardware supports them)
-    mixed_precision: str | None  #: Keras policy, e.g. "mixed_float16"; None = float32
+    #: Keras policy the trainers build their models in (``cu.training_precision``), e.g. "mixed_float16"; None =
+    #: float32. setup() keeps it only where the hardware runs it fast; everything else always computes in float32.
+    mixed_precision: str | None
     jit_compile: bool  #: XLA-compile the train steps
     memory_growth: bool  #: let TensorFlow grow GPU memory instead of taking it all
 
@@ -92,7 +94,7 @@ PROFILES: dict[str, Profile] = {
         batch_size=128,
         classifier_epochs=5,
         gan_epochs=10,
-        inpaint_epochs=1,
+        inpaint_epochs=3,
         toy_steps=2_000,
         latent_steps=200,
         max_steps=None,
@@ -100,7 +102,7 @@ PROFILES: dict[str, Profile] = {
         latent_dim=64,
         n_eval=2_000,
         n_show=36,
-        mixed_precision=None,
+        mixed_precision="mixed_bfloat16",  # only on CPUs with bfloat16 instructions (AVX512_BF16, AMX)
         jit_compile=False,
         memory_growth=True,
     ),
