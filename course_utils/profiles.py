@@ -81,7 +81,7 @@ PROFILES: dict[str, Profile] = {
         latent_dim=16,
         n_eval=64,
         n_show=16,
-        mixed_precision=None,
+        mixed_precision="mixed_bfloat16",  # as the cpu profile, so the tests run the cpu code path
         jit_compile=False,
         memory_growth=True,
     ),

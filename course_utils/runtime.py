@@ -177,14 +177,31 @@ def float32_copy(model: Any) -> Any:
         return model
 
     def as_float32(layer: Any) -> Any:
-        config = layer.get_config()
-        if "dtype" in config:  # a layer; Keras operations used in a functional model have no policy
-            config["dtype"] = "float32"
-        return layer.__class__.from_config(config)
+        # Keras operations used in a functional model have no policy; layers do, and so do the layers
+        # serialised inside a layer's config (a LeakyReLU given as a PartialConv2D's activation).
+        return layer.__class__.from_config(_float32_config(layer.get_config()))
 
     copy = keras.models.clone_model(model, clone_function=as_float32)
     copy.set_weights(model.get_weights())
     return copy
+
+
+def _float32_config(config: Any) -> Any:
+    """A layer config with every precision policy in it, nested ones included, replaced by float32."""
+    if isinstance(config, list):
+        return [_float32_config(item) for item in config]
+    if not isinstance(config, dict):
+        return config
+    copy = {key: _float32_config(value) for key, value in config.items()}
+    if _is_policy(copy.get("dtype")):
+        copy["dtype"] = "float32"
+    return copy
+
+
+def _is_policy(value: Any) -> bool:
+    if isinstance(value, str):
+        return value in PRECISION_POLICIES or value in ("float16", "bfloat16")
+    return isinstance(value, dict) and "DTypePolicy" in str(value.get("class_name", ""))
 
 
 def _all_layers(model: Any) -> list:

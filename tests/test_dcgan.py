@@ -12,7 +12,9 @@ from course_utils import dcgan, gan  # noqa: E402
 from course_utils import runtime as cu_runtime  # noqa: E402
 from course_utils.profiles import get_profile  # noqa: E402
 
-TINY = get_profile("smoke").replace(width=4, latent_dim=8, n_show=4, max_steps=None, jit_compile=False)
+TINY = get_profile("smoke").replace(
+    width=4, latent_dim=8, n_show=4, max_steps=None, jit_compile=False, mixed_precision=None
+)  # float32: exact checks
 
 
 @pytest.fixture(autouse=True)

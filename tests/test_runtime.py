@@ -1,5 +1,6 @@
 """setup(): profile choice, seeding, precision and XLA decisions, and the report."""
 
+import json
 import subprocess
 import sys
 
@@ -190,20 +191,28 @@ def test_training_precision_explains_a_wrong_argument():
 def test_float32_copy_keeps_the_weights_and_computes_in_float32():
     from course_utils import gan, inpainting
 
-    with runtime.training_precision("mixed_bfloat16"):
-        generator = gan.build_generator(latent_dim=8, width=4)
-        unet = inpainting.build_inpainter(image_size=16, width=4, depth=2)
-    for model, inputs in (
-        (generator, np.random.default_rng(0).normal(size=(3, 8)).astype(np.float32)),
-        (unet, [np.random.default_rng(1).random((3, 16, 16, 3), np.float32), np.ones((3, 16, 16, 1), np.float32)]),
-    ):
+    builders = {
+        "generator": lambda: gan.build_generator(latent_dim=8, width=4),
+        "unet": lambda: inpainting.build_inpainter(image_size=16, width=4, depth=2),
+    }
+    inputs = {
+        "generator": np.random.default_rng(0).normal(size=(3, 8)).astype(np.float32),
+        "unet": [np.random.default_rng(1).random((3, 16, 16, 3), np.float32), np.ones((3, 16, 16, 1), np.float32)],
+    }
+    for name, build in builders.items():
+        with runtime.training_precision("mixed_bfloat16"):
+            model = build()
         copy = runtime.float32_copy(model)
         assert {layer.dtype_policy.name for layer in copy.layers} == {"float32"}
+        assert "bfloat16" not in json.dumps(copy.get_config())  # nested activations included
         for ours, theirs in zip(copy.get_weights(), model.get_weights(), strict=True):
             np.testing.assert_array_equal(ours, theirs)
-        low, full = np.asarray(model(inputs)), np.asarray(copy(inputs))
+        low, full = np.asarray(model(inputs[name])), np.asarray(copy(inputs[name]))
         assert full.dtype == np.float32
         np.testing.assert_allclose(full, low, atol=0.05)  # bfloat16 keeps ~3 significant digits
+        reference = build()  # built in float32 from the start, given the same weights
+        reference.set_weights(model.get_weights())
+        np.testing.assert_allclose(full, np.asarray(reference(inputs[name])), rtol=1e-5, atol=1e-6)
     plain = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     assert runtime.float32_copy(plain) is plain
     with pytest.raises(TypeError, match="Keras model"):
