@@ -18,7 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from course_utils import gan
-from course_utils.runtime import float32_copy, native_stderr_silenced, training_precision
+from course_utils.runtime import float32_copy, training_precision
 from course_utils.training import History, RunBacked, TrainingRun, loss_scaled, make_gif, steps_per_run
 from course_utils.validation import check_positive_int, describe
 
@@ -218,11 +218,7 @@ class DCGAN(RunBacked):
                     "pipeline.make_dataset."
                 )
             self._checked_range = True
-            # The first call builds the graph; TensorFlow's graph optimizer may print a harmless C++ message
-            # ("remapper failed") while doing so, which would only alarm a learner.
-            with native_stderr_silenced():
-                return self.train_step(images)
-        return self.train_step(images)
+        return self.train_step(images)  # TrainingRun.fit silences the graph-building first call
 
     def train(
         self,

@@ -41,6 +41,7 @@ import tensorflow as tf
 from tqdm.auto import tqdm
 
 from course_utils.paths import runs_dir
+from course_utils.runtime import native_stderr_silenced
 from course_utils.validation import check_image_batch, check_positive_int, describe
 
 if TYPE_CHECKING:
@@ -265,9 +266,15 @@ class TrainingRun:
         window: dict[str, list[float]] = {}  # losses since the last log line
         bar = tqdm(total=target, initial=self.step, desc=self.name, unit="step", disable=not progress)
         try:
+            first = True
             while self.step < target:
                 batch = next(batches)
-                losses = train_step(*batch) if isinstance(batch, tuple) else train_step(batch)
+                if first:  # the call that builds the graph: TensorFlow's graph optimizer may print a harmless
+                    with native_stderr_silenced():  # C++ message ("remapper failed") that would only alarm
+                        losses = train_step(*batch) if isinstance(batch, tuple) else train_step(batch)
+                    first = False
+                else:
+                    losses = train_step(*batch) if isinstance(batch, tuple) else train_step(batch)
                 self._step.assign_add(1)
                 step = self.step
                 for loss_name, value in self._check_losses(losses, step).items():

@@ -294,6 +294,19 @@ def test_epochs_and_max_steps_set_the_total():
     assert run.step == 10
 
 
+def test_native_messages_of_the_graph_building_first_step_are_silenced(capfd):
+    run, _, train_step, dataset = new_run()
+
+    def noisy_step(*batch):
+        os.write(2, b"remapper failed: a harmless C++ message\n")  # what TensorFlow's optimizer may print
+        return train_step(*batch)
+
+    run.fit(noisy_step, dataset, steps=3, progress=False)
+    assert capfd.readouterr().err.count("remapper failed") == 2  # steps 2 and 3: only the first is hidden
+    run.fit(noisy_step, dataset, steps=4, progress=False)
+    assert capfd.readouterr().err.count("remapper failed") == 0  # a new fit call builds again: hidden
+
+
 # ---------------------------------------------------------------------- helpers and argument checks
 
 
