@@ -184,13 +184,7 @@ def make_adversarial_train_step(
 
     @tf.function(jit_compile=jit_compile, reduce_retracing=True)
     def train_step(images: tf.Tensor, masks: tf.Tensor) -> dict[str, tf.Tensor]:
-        if tuple(images.shape[1:]) != image_shape or masks.shape[-1] != 1:
-            raise ValueError(
-                f"The train step takes images shaped (N, {', '.join(map(str, image_shape))}) and masks shaped "
-                f"(N, {', '.join(map(str, image_shape[:2]))}, 1); got {tuple(images.shape)} and {tuple(masks.shape)}."
-            )
-        images = tf.cast(images, tf.float32)
-        masks = tf.cast(masks, tf.float32)
+        images, masks = inpainting.step_inputs(images, masks, image_shape)
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             predictions = inpainter([images * masks, masks], training=True)
             filled = masks * images + (1.0 - masks) * tf.cast(predictions, tf.float32)

@@ -19,7 +19,15 @@ import tensorflow as tf
 
 from course_utils import gan
 from course_utils.runtime import float32_copy, training_precision
-from course_utils.training import History, RunBacked, TrainingRun, loss_scaled, make_gif, steps_per_run
+from course_utils.training import (
+    FROM_PROFILE,
+    History,
+    RunBacked,
+    TrainingRun,
+    loss_scaled,
+    make_gif,
+    steps_per_run,
+)
 from course_utils.validation import check_positive_int, describe
 
 __all__ = ["DCGAN", "load_or_train_generator", "make_train_step", "steps_per_run"]
@@ -28,7 +36,6 @@ __all__ = ["DCGAN", "load_or_train_generator", "make_train_step", "steps_per_run
 LEARNING_RATE = 2e-4
 BETA_1 = 0.5
 
-_FROM_PROFILE: Any = object()  # default of DCGAN.train's max_steps: use the profile's cap
 
 
 
@@ -228,7 +235,7 @@ class DCGAN(RunBacked):
         epochs: int | None = None,
         sample_every: int | None = None,
         checkpoint_every: int = 500,
-        max_steps: int | None = _FROM_PROFILE,
+        max_steps: int | None = FROM_PROFILE,
         progress: bool = True,
     ) -> History:
         """Train until the run has done ``steps`` (or ``epochs`` passes) in total, capped by max_steps; lesson 06.
@@ -236,9 +243,7 @@ class DCGAN(RunBacked):
         ``max_steps`` defaults to the profile's cap. A sample grid of the fixed noise is saved every
         ``sample_every`` steps (and at the start and the end), a checkpoint every ``checkpoint_every``.
         """
-        if max_steps is _FROM_PROFILE:
-            max_steps = self.profile.max_steps
-        return self.run.fit(
+        return self._fit(
             self._checked_step,
             dataset,
             steps,

@@ -22,7 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from course_utils.runtime import float32_copy, training_precision
-from course_utils.training import History, RunBacked, TrainingRun, loss_scaled, steps_per_run
+from course_utils.training import FROM_PROFILE, History, RunBacked, TrainingRun, loss_scaled, steps_per_run
 from course_utils.validation import check_positive_int, describe
 
 __all__ = [
@@ -38,6 +38,7 @@ __all__ = [
     "load_or_train_inpainter",
     "make_train_step",
     "make_training_dataset",
+    "step_inputs",
     "predict",
     "steps_per_run",
     "training_masks",
@@ -50,7 +51,6 @@ VALID_WEIGHT = 1.0
 #: faster with 1e-3.
 LEARNING_RATE = 1e-3
 
-_FROM_PROFILE: Any = object()  # default of Inpainter.train's max_steps: use the profile's cap
 
 
 # --------------------------------------------------------------------------- argument checks
@@ -136,13 +136,7 @@ class PartialConv2D(keras.layers.Layer):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.filters = check_positive_int("filters", filters)
-        self.kernel_size = _pair("kernel_size", kernel_size)
-        self.strides = _pair("strides", strides)
-        if padding not in ("same", "valid"):
-            raise ValueError(f"padding must be 'same' or 'valid', as for Conv2D; got {padding!r}.")
-        self.padding = padding
-        self.activation = keras.activations.get(activation)
+        _set_conv_arguments(self, filters, kernel_size, strides, padding, activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
 
@@ -229,13 +223,7 @@ class GatedConv2D(keras.layers.Layer):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.filters = check_positive_int("filters", filters)
-        self.kernel_size = _pair("kernel_size", kernel_size)
-        self.strides = _pair("strides", strides)
-        if padding not in ("same", "valid"):
-            raise ValueError(f"padding must be 'same' or 'valid', as for Conv2D; got {padding!r}.")
-        self.padding = padding
-        self.activation = keras.activations.get(activation)
+        _set_conv_arguments(self, filters, kernel_size, strides, padding, activation)
         options = dict(kernel_size=self.kernel_size, strides=self.strides, padding=padding, dtype=self.dtype_policy)
         self.feature_conv = keras.layers.Conv2D(self.filters, name="features", **options)
         self.gate_conv = keras.layers.Conv2D(self.filters, activation="sigmoid", name="gate", **options)
@@ -271,6 +259,19 @@ def _pair(name: str, value: Any) -> tuple[int, int]:
         return check_positive_int(f"{name}[0]", value[0]), check_positive_int(f"{name}[1]", value[1])
     value = check_positive_int(name, value)
     return value, value
+
+
+def _set_conv_arguments(
+    layer: Any, filters: Any, kernel_size: Any, strides: Any, padding: Any, activation: Any
+) -> None:
+    """Check a convolution layer's arguments as Conv2D would, and keep them on the layer."""
+    layer.filters = check_positive_int("filters", filters)
+    layer.kernel_size = _pair("kernel_size", kernel_size)
+    layer.strides = _pair("strides", strides)
+    if padding not in ("same", "valid"):
+        raise ValueError(f"padding must be 'same' or 'valid', as for Conv2D; got {padding!r}.")
+    layer.padding = padding
+    layer.activation = keras.activations.get(activation)
 
 
 def _split_shapes(input_shape: Any) -> tuple[tuple, tuple]:
@@ -487,13 +488,7 @@ def make_train_step(
 
     @tf.function(jit_compile=jit_compile, reduce_retracing=True)
     def train_step(images: tf.Tensor, masks: tf.Tensor) -> dict[str, tf.Tensor]:
-        if tuple(images.shape[1:]) != image_shape or masks.shape[-1] != 1:
-            raise ValueError(
-                f"The train step takes images shaped (N, {', '.join(map(str, image_shape))}) and masks shaped "
-                f"(N, {', '.join(map(str, image_shape[:2]))}, 1); got {tuple(images.shape)} and {tuple(masks.shape)}."
-            )
-        images = tf.cast(images, tf.float32)
-        masks = tf.cast(masks, tf.float32)
+        images, masks = step_inputs(images, masks, image_shape)
         with tf.GradientTape() as tape:
             predictions = model([images * masks, masks], training=True)
             losses = inpainting_loss(
@@ -505,6 +500,16 @@ def make_train_step(
         return {name: tf.cast(value, tf.float32) for name, value in losses.items()}
 
     return train_step
+
+
+def step_inputs(images: Any, masks: Any, image_shape: tuple) -> tuple[tf.Tensor, tf.Tensor]:
+    """A train step's (images, masks) as float32, after checking their shapes against the model's; lessons 10-11."""
+    if tuple(images.shape[1:]) != tuple(image_shape) or masks.shape[-1] != 1:
+        raise ValueError(
+            f"The train step takes images shaped (N, {', '.join(map(str, image_shape))}) and masks shaped "
+            f"(N, {', '.join(map(str, image_shape[:2]))}, 1); got {tuple(images.shape)} and {tuple(masks.shape)}."
+        )
+    return tf.cast(images, tf.float32), tf.cast(masks, tf.float32)
 
 
 def make_training_dataset(images: Any, masks: Any, *, batch_size: int, seed: int = 0) -> tf.data.Dataset:
@@ -611,7 +616,7 @@ class Inpainter(RunBacked):
         epochs: int | None = None,
         sample_every: int | None = None,
         checkpoint_every: int = 500,
-        max_steps: int | None = _FROM_PROFILE,
+        max_steps: int | None = FROM_PROFILE,
         progress: bool = True,
     ) -> History:
         """Train on batches of (images, masks) until the run has done ``steps`` in total; lesson 10.
@@ -619,10 +624,8 @@ class Inpainter(RunBacked):
         ``max_steps`` defaults to the profile's cap. With sample images, a grid is saved at the start, every
         ``sample_every`` steps and at the end (see ``run.sample_paths``).
         """
-        if max_steps is _FROM_PROFILE:
-            max_steps = self.profile.max_steps
         sample_fn = None if self.sample_images is None else (lambda: self.samples() * 2.0 - 1.0)
-        return self.run.fit(
+        return self._fit(
             self.train_step,
             dataset,
             steps,

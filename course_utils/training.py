@@ -647,10 +647,15 @@ def loss_scaled(optimizer: Any, *models: Any) -> Any:
     return optimizer
 
 
+#: Default of the trainers' ``max_steps``: use the profile's cap.
+FROM_PROFILE: Any = object()
+
+
 class RunBacked:
     """Base of the course's trainers (DCGAN, Inpainter...), whose state lives in ``self.run``; lesson 06."""
 
     run: TrainingRun
+    profile: Any
 
     @property
     def step(self) -> int:
@@ -661,3 +666,11 @@ class RunBacked:
     def history(self) -> History:
         """The logged losses of the whole run, restored ones included."""
         return self.run.history
+
+    def _fit(
+        self, train_step: Callable[..., Any], dataset: Iterable[Any], steps: int | None, **options: Any
+    ) -> History:
+        """``run.fit`` with ``max_steps`` taken from the profile unless the caller gave it (None: no cap)."""
+        if options.get("max_steps", FROM_PROFILE) is FROM_PROFILE:
+            options["max_steps"] = self.profile.max_steps
+        return self.run.fit(train_step, dataset, steps, **options)

@@ -367,3 +367,22 @@ def test_rebuild_inpainter_copies_architecture_and_weights_in_the_current_policy
         np.testing.assert_array_equal(a, b)
     with pytest.raises(TypeError, match="build_inpainter"):
         ip.rebuild_inpainter(keras.Sequential([keras.Input((16, 16, 3)), keras.layers.Conv2D(2, 3)]))
+
+
+def test_both_inpainter_train_steps_explain_wrongly_shaped_batches():
+    from course_utils import adversarial
+
+    model = ip.build_inpainter(image_size=16, width=4, depth=1)
+    discriminator = adversarial.build_patch_discriminator(image_size=16, channels=3, width=4, n_layers=1)
+    steps = [
+        ip.make_train_step(model, keras.optimizers.Adam(1e-3)),
+        adversarial.make_adversarial_train_step(model, discriminator, keras.optimizers.Adam(), keras.optimizers.Adam()),
+    ]
+    images, masks = _batch()
+    for step in steps:
+        with pytest.raises(ValueError, match=r"takes images shaped \(N, 16, 16, 3\) and masks shaped \(N, 16, 16, 1\)"):
+            step(images[:, :8, :8], masks[:, :8, :8])
+        with pytest.raises(ValueError, match="masks shaped"):
+            step(images, np.concatenate([masks, masks], axis=-1))
+    converted = ip.step_inputs(images.astype(np.float64), masks, (16, 16, 3))
+    assert all(t.dtype == tf.float32 for t in converted)
