@@ -9,6 +9,8 @@ import os
 import shutil
 import tempfile
 
+import pytest
+
 os.environ.setdefault("COURSE_PROFILE", "smoke")
 os.environ["COURSE_OFFLINE"] = "1"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -28,27 +30,20 @@ def pytest_sessionfinish(session, exitstatus):
 collect_ignore_glob = ["tests/fixtures/*.ipynb"]
 
 
-try:  # the fixtures below need pytest; the settings above also serve plain `python` runs of this file
-    import pytest
-except ImportError:  # pragma: no cover
-    pytest = None
+@pytest.fixture
+def hardware_runs_any_precision(monkeypatch):
+    """Pretend this machine runs every precision policy fast, as a GPU with tensor cores does.
 
-if pytest is not None:
+    ``runtime.training_precision`` then builds models in whatever policy a profile asks for (float16 included,
+    which it never chooses on a CPU), so the gpu code path can be tested here. The global policy is float32
+    again afterwards.
+    """
+    import keras
 
-    @pytest.fixture
-    def hardware_runs_any_precision(monkeypatch):
-        """Pretend this machine runs every precision policy fast, as a GPU with tensor cores does.
+    from course_utils import runtime
 
-        ``runtime.training_precision`` then builds models in whatever policy a profile asks for (float16 included,
-        which it never chooses on a CPU), so the gpu code path can be tested here. The global policy is float32
-        again afterwards.
-        """
-        import keras
-
-        from course_utils import runtime
-
-        monkeypatch.setattr(runtime, "choose_precision", lambda requested, gpus, **kwargs: requested or "float32")
-        try:
-            yield
-        finally:
-            keras.mixed_precision.set_global_policy("float32")
+    monkeypatch.setattr(runtime, "choose_precision", lambda requested, gpus, **kwargs: requested or "float32")
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
