@@ -70,8 +70,17 @@ def quiet_tensorflow() -> None:
     warnings.filterwarnings("ignore", module=r"keras(\..*)?")
 
 
+#: Set to ``0`` to train as on a CPU without bfloat16 instructions (float32), e.g. to test both precisions.
+BFLOAT16_ENV_VAR = "COURSE_CPU_BFLOAT16"
+
+
 def cpu_supports_bfloat16() -> bool:
-    """True when this CPU has bfloat16 instructions (AVX512_BF16 or AMX), read from /proc/cpuinfo."""
+    """True when this CPU has bfloat16 instructions (AVX512_BF16 or AMX), read from /proc/cpuinfo.
+
+    ``COURSE_CPU_BFLOAT16=0`` in the environment makes the course act as on a CPU without them.
+    """
+    if os.environ.get(BFLOAT16_ENV_VAR, "").strip() == "0":
+        return False
     try:
         flags = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
     except OSError:

@@ -217,3 +217,9 @@ def test_float32_copy_keeps_the_weights_and_computes_in_float32():
     assert runtime.float32_copy(plain) is plain
     with pytest.raises(TypeError, match="Keras model"):
         runtime.float32_copy("generator.keras")
+
+
+def test_course_cpu_bfloat16_0_makes_the_course_train_as_on_a_float32_cpu(monkeypatch):
+    monkeypatch.setenv(runtime.BFLOAT16_ENV_VAR, "0")
+    assert runtime.cpu_supports_bfloat16() is False
+    assert runtime.choose_precision("mixed_bfloat16", []) == "float32"
