@@ -1,4 +1,4 @@
-"""Checks for lesson 13's exercises (Deploying to the edge)."""
+"""Checks for lesson 15's exercises (Deploying to the edge)."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def _quantise_hint(x: np.ndarray, scale: float, zero_point: int, got: np.ndarray
 
 
 def check_affine_quantisation(quantise: Any, dequantise: Any) -> None:
-    """Lesson 13: ``quantise(x, scale, zero_point)`` gives clipped int8 codes and ``dequantise`` maps them back."""
+    """Lesson 15: ``quantise(x, scale, zero_point)`` gives clipped int8 codes and ``dequantise`` maps them back."""
     _require_function(quantise, "quantise")
     _require_function(dequantise, "dequantise")
     rng = np.random.default_rng(13)
@@ -104,7 +104,7 @@ def _compression_reference(parameter_counts: Any, bytes_before: float, bytes_aft
 
 
 def check_compression(fn: Any) -> None:
-    """Lesson 13: ``fn(parameter_counts, bytes_before, bytes_after)`` is (bytes before, bytes after, ratio)."""
+    """Lesson 15: ``fn(parameter_counts, bytes_before, bytes_after)`` is (bytes before, bytes after, ratio)."""
     name = "compression"
     _require_function(fn, name)
     cases = [([1000], 4, 1), ([800, 51_200, 3], 4, 2), ([1_600_000, 25_632, 401], 4, 1), ([10, 20, 30], 2, 1)]
