@@ -51,9 +51,11 @@ __all__ = [
     "EMA",
     "History",
     "RunBacked",
+    "RunInUse",
     "TrainingDiverged",
     "TrainingRun",
     "check_profile",
+    "check_run_name",
     "image_grid",
     "images_used",
     "load_or_train",
@@ -63,6 +65,75 @@ __all__ = [
 ]
 
 _SAMPLE_NAME = re.compile(r"step_(\d+)\.png")
+_CHECKPOINT_INDEX = re.compile(r"ckpt-(\d+)\.index")
+#: A run name is one plain folder name under runs/: letters, digits, "_", "-" and "." (not first).
+_RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
+
+
+def check_run_name(name: Any) -> str:
+    """Return ``name`` if it is a plain folder name for ``runs/<name>``, else raise ValueError; lesson 06.
+
+    A name with a slash, ``..`` or an absolute path would put (and, with ``resume=False``, delete) files
+    outside ``runs/``.
+    """
+    if not isinstance(name, str) or not _RUN_NAME.fullmatch(name) or ".." in name:
+        raise ValueError(
+            "A run name must be one plain folder name made of letters, digits, '_', '-' and '.', such as "
+            f"'dcgan_mnist'; got {name!r}. Runs always live in runs/<name>; to keep them elsewhere, set "
+            "COURSE_RUNS_DIR."
+        )
+    return name
+
+
+class RunInUse(RuntimeError):
+    """Another process is training the same run (its lock file names it); lesson 06."""
+
+
+#: The run folders this process holds the lock of: run folder -> open lock file (kept open: the lock is the process').
+_held_locks: dict[Path, Any] = {}
+
+
+def _lock_run(run_dir: Path, name: str) -> None:
+    """Take the run's lock for this process, or raise :class:`RunInUse` naming the process that holds it.
+
+    The lock belongs to the process, so a notebook may build a second trainer of the same run (to show how
+    resuming works); a second process (another notebook, another Colab tab on this machine) is refused. The
+    operating system releases it when the process ends, even if it is killed.
+    """
+    key = run_dir.resolve()
+    if key in _held_locks:
+        return
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks here; a second writer is not detected
+        return
+    path = run_dir / ".lock"
+    handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - kept open for the life of the process
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        handle.close()
+        raise RunInUse(
+            f"The run {name!r} is being trained by {holder}: two processes writing one run would overwrite each "
+            "other's checkpoints. Finish or stop that one (restart its kernel), or give this run another name."
+        ) from None
+    import socket
+    import time
+
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"process {os.getpid()} on {socket.gethostname()} (since {time.strftime('%Y-%m-%d %H:%M:%S')})\n")
+    handle.flush()
+    _held_locks[key] = handle
+
+
+def _release_run_lock(run_dir: Path) -> None:
+    """Let go of this process' lock on a run folder (before the folder is renamed or removed)."""
+    handle = _held_locks.pop(run_dir.resolve(), None)
+    if handle is not None:
+        handle.close()
 
 _DIVERGENCE_ADVICE = (
     "What usually helps: a lower learning rate (try half), checking that the training images are in "
@@ -120,8 +191,7 @@ class TrainingRun:
     """
 
     def __init__(self, name: str, *, resume: bool = True, max_to_keep: int = 3, **trackables: Any) -> None:
-        if not isinstance(name, str) or not name.strip():
-            raise ValueError(f"The run name must be a non-empty string such as 'dcgan_mnist'; got {describe(name)}.")
+        check_run_name(name)
         if not trackables:
             raise ValueError(
                 "TrainingRun needs the models and optimizers to checkpoint, passed by name, e.g. "
@@ -137,6 +207,7 @@ class TrainingRun:
         self.log_dir = self.run_dir / "logs"
         self.sample_dir = self.run_dir / "samples"
         self.history_path = self.run_dir / "history.jsonl"
+        _lock_run(self.run_dir, name)
         if not resume:
             self._delete_previous_run()
         for folder in (self.checkpoint_dir, self.log_dir, self.sample_dir):
@@ -180,6 +251,13 @@ class TrainingRun:
         weights back to the last good checkpoint.
         """
         candidates = [Path(path) for path in reversed(self.manager.checkpoints)]
+        recovering = not candidates and bool(self._checkpoint_files())
+        if recovering:  # the small state file that lists them was lost (a synced drive does that), not the weights
+            candidates = self._checkpoint_files()
+            print(
+                f"The list of checkpoints ({self._shown(self.checkpoint_dir / 'checkpoint')}) is missing or cannot be "
+                f"read, but {len(candidates)} checkpoint file(s) are there: resuming from the newest readable one."
+            )
         if not candidates:
             if self.step > 0:
                 raise RuntimeError(
@@ -203,6 +281,8 @@ class TrainingRun:
                 print(f"Skipped {problem}: it cannot be read, so the checkpoint before it is used.")
             step = self.step
             print(f"Resumed from step {step} ({self._shown(path)})")
+            if recovering:  # save it again under its own number, so the list of checkpoints names it once more
+                path = Path(self.manager.save(checkpoint_number=step))
             self._saved_step, self._saved_path = step, path
             self._load_history(step)
             self._load_samples(step)
@@ -226,7 +306,17 @@ class TrainingRun:
                 step=self.step,
                 checkpoint=self.latest_checkpoint,
             )
-        path = Path(self.manager.save(checkpoint_number=self.step))
+        try:
+            path = Path(self.manager.save(checkpoint_number=self.step))
+        except (tf.errors.ResourceExhaustedError, tf.errors.UnknownError, OSError) as error:
+            if not _disk_is_full(error):
+                raise
+            raise OSError(
+                f"Could not save the checkpoint of step {self.step} in {self._shown(self.checkpoint_dir)}: the disk "
+                f"is full ({_free_space(self.checkpoint_dir)} free; a checkpoint of this run takes about "
+                f"{_checkpoint_size(self.latest_checkpoint)}). {self._kept_sentence()} Free some space (old runs "
+                "under runs/, the Trash) and run the cell again: training resumes from that checkpoint."
+            ) from None
         self._saved_step, self._saved_path = self.step, path
         if self._writer is not None:
             self._writer.flush()
@@ -457,6 +547,15 @@ class TrainingRun:
             else:
                 path.unlink()
 
+    def _checkpoint_files(self) -> list[Path]:
+        """The checkpoints on disk (``ckpt-N`` with its index file), newest first, listed or not."""
+        found = []
+        for index in self.checkpoint_dir.glob("ckpt-*.index"):
+            match = _CHECKPOINT_INDEX.fullmatch(index.name)
+            if match:
+                found.append((int(match.group(1)), self.checkpoint_dir / f"ckpt-{match.group(1)}"))
+        return [path for _, path in sorted(found, reverse=True)]
+
     def _delete_previous_run(self) -> None:
         """Remove what an earlier run of this name wrote (for resume=False)."""
         removed = False
@@ -477,6 +576,36 @@ class TrainingRun:
             return str(path.relative_to(runs_dir().parent))
         except ValueError:
             return str(path)
+
+
+def _disk_is_full(error: BaseException) -> bool:
+    """True when a failed save failed for want of disk space (TensorFlow says so in words, Python by errno)."""
+    import errno
+
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    text = str(error).lower()
+    return isinstance(error, tf.errors.ResourceExhaustedError) or "no space left" in text or "quota" in text
+
+
+def _free_space(folder: Path) -> str:
+    """The free space on the disk holding ``folder``, in words."""
+    try:
+        return _megabytes(shutil.disk_usage(folder).free)
+    except OSError:
+        return "an unknown amount"
+
+
+def _checkpoint_size(checkpoint: Path | None) -> str:
+    """The size of a saved checkpoint (its data and index files), in words."""
+    if checkpoint is None:
+        return "as much as the models and optimizers hold"
+    files = checkpoint.parent.glob(checkpoint.name + ".*")
+    return _megabytes(sum(f.stat().st_size for f in files if f.is_file()))
+
+
+def _megabytes(n_bytes: int) -> str:
+    return f"{n_bytes / 1e6:,.1f} MB"
 
 
 def _batches_per_epoch(dataset: Any) -> int:
@@ -702,9 +831,10 @@ def move_run_aside(name: str) -> Path | None:
     """
     import time
 
-    run_dir = runs_dir() / name
+    run_dir = runs_dir() / check_run_name(name)
     if not run_dir.exists():
         return None
+    _release_run_lock(run_dir)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     target = run_dir.with_name(f"{run_dir.name}.replaced-{stamp}")
     suffix = 1
@@ -875,6 +1005,8 @@ def load_or_train(
     say = print if verbose else (lambda *args, **kwargs: None)
     try:
         trainer = build()
+    except RunInUse:  # another process is training it: leave its files alone
+        raise
     except RuntimeError as error:  # checkpoints of other models: keep them, start a new run beside them
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         aside = move_run_aside(name)

@@ -17,10 +17,12 @@ tf = pytest.importorskip("tensorflow")
 
 from course_utils.training import (  # noqa: E402
     History,
+    RunInUse,
     TrainingDiverged,
     TrainingRun,
     image_grid,
     make_gif,
+    move_run_aside,
     plot_history,
 )
 from tests._train_until_killed import CHECKPOINT_EVERY, RUN_NAME, line_problem  # noqa: E402
@@ -358,7 +360,7 @@ def test_training_run_rejects_bad_arguments():
         TrainingRun("clash", step=tf.Variable(0))
     with pytest.raises(TypeError, match="can only checkpoint models"):
         TrainingRun("not_trackable", weights=np.zeros(3))
-    with pytest.raises(ValueError, match="non-empty string"):
+    with pytest.raises(ValueError, match="one plain folder name"):
         TrainingRun("", v=tf.Variable(0.0))
 
 
@@ -596,3 +598,80 @@ def test_load_or_train_keeps_a_run_that_does_not_fit_and_trains_a_new_one(runs_r
     checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer)
     checkpoint.restore(tf.train.latest_checkpoint(str(kept[0] / "checkpoints"))).expect_partial()
     np.testing.assert_array_equal(weights_of(model), old_weights)
+
+
+# ---------------------------------------------------------------------- nothing lost, nothing written twice
+
+
+@pytest.mark.parametrize("damage", ["deleted", "garbled"])
+def test_a_lost_list_of_checkpoints_is_rebuilt_from_the_checkpoint_files(damage, capsys):
+    checkpoint_dir, _ = two_checkpoints()
+    before, _, _, _ = new_run()
+    history, samples = before.history.as_dict(), list(before.sample_paths)
+    state = checkpoint_dir / "checkpoint"
+    if damage == "deleted":
+        state.unlink()
+    else:
+        state.write_text("\x00\x01 not a checkpoint list {{", encoding="utf-8")
+    capsys.readouterr()
+    run, model, _, _ = new_run()
+    out = capsys.readouterr().out
+    assert "is missing or cannot be read, but 2 checkpoint file(s) are there" in out and "Resumed from step 10" in out
+    assert run.step == 10 and run.history.as_dict() == history and run.sample_paths == samples  # nothing deleted
+    again, _, _, _ = new_run()  # the list names the checkpoint again
+    assert again.step == 10 and "missing" not in capsys.readouterr().out
+
+
+_HOLD_RUN = """
+import sys, time
+from tests._train_until_killed import line_problem
+from course_utils.training import TrainingRun
+model, optimizer, _, _ = line_problem()
+run = TrainingRun("line", model=model, optimizer=optimizer)
+print("holding", flush=True)
+time.sleep(120)
+"""
+
+
+def test_a_second_process_cannot_write_the_same_run(runs_root):
+    env = {**os.environ, "COURSE_RUNS_DIR": str(runs_root), "PYTHONPATH": str(REPO)}
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD_RUN], env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert any(line.strip() == "holding" for line in iter(holder.stdout.readline, ""))  # the run is held
+        with pytest.raises(RunInUse, match=rf"The run 'line' is being trained by process {holder.pid} on "):
+            new_run()
+    finally:
+        holder.kill()
+        holder.wait()
+    run, _, train_step, dataset = new_run()  # the lock went with the process
+    run.fit(train_step, dataset, steps=2, progress=False)
+    second, _, _, _ = new_run()  # a second trainer in the same process, as lessons 06 and 10 build
+    assert second.step == 2
+
+
+@pytest.mark.parametrize("name", ["../escape", "/tmp/elsewhere", "a/b", "a\\b", ".hidden", "x/../../y", "c:d", " "])
+def test_run_names_cannot_point_outside_runs(name, runs_root):
+    with pytest.raises(ValueError, match="one plain folder name"):
+        new_run(name)
+    with pytest.raises(ValueError, match="one plain folder name"):
+        move_run_aside(name)
+    assert not (runs_root.parent / "escape").exists()
+
+
+def test_a_full_disk_keeps_the_last_checkpoint_and_says_what_to_do(monkeypatch):
+    run, _, train_step, dataset = new_run()
+    run.fit(train_step, dataset, steps=5, progress=False)
+
+    def full(*args, **kwargs):
+        message = "runs/line/checkpoints/ckpt-10_temp; No space left on device [Op:SaveV2]"
+        raise tf.errors.ResourceExhaustedError(None, None, message)
+
+    monkeypatch.setattr(run.manager, "save", full)
+    expected = r"the disk is full \(.* MB free; a checkpoint of this run takes about .* MB\)"
+    with pytest.raises(OSError, match=expected) as info:
+        run.fit(train_step, dataset, steps=10, progress=False)
+    assert "The last good checkpoint (step 5" in str(info.value)
+    assert (run.checkpoint_dir / "ckpt-5.index").exists()
