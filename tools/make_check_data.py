@@ -1,0 +1,178 @@
+"""Write the expected results the exercise checks compare answers with (course_utils/checks/data/).
+
+Usage::
+
+    python tools/make_check_data.py            # (re)write every lesson's file
+    python tools/make_check_data.py --check    # exit 1 when a stored file no longer matches what this computes
+
+The student handout ships ``course_utils`` but not ``tools/``: the checks read stored cases (inputs and
+expected results) instead of carrying a reference solution. Each exercise is one function below, registered
+with ``@exercise(lesson, name, params)``, that returns its cases. Expected results come from libraries
+(NumPy, SciPy, TensorFlow/Keras) or the course's own package, never from the learner's notebooks. To add an
+exercise: write its function here, run this tool, and read the cases in the check with
+``checks.core._run_stored(fn, lesson, name, ...)`` or ``checks.stored.stored(lesson, name)``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+if __name__ == "__main__" and not __package__:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from course_utils.checks import stored as store  # noqa: E402
+
+Cases = list[dict[str, Any]]
+BOOK: dict[str, dict[str, tuple[tuple[str, ...], Callable[[], Cases]]]] = {}
+
+
+def exercise(lesson: str, name: str, params: tuple[str, ...]) -> Callable[[Callable[[], Cases]], Callable[[], Cases]]:
+    """Register the function that computes the cases of ``name`` in ``lesson`` (its parameters name the inputs)."""
+
+    def register(make: Callable[[], Cases]) -> Callable[[], Cases]:
+        BOOK.setdefault(lesson, {})[name] = (params, make)
+        return make
+
+    return register
+
+
+def case(*args: Any, expected: Any, **extra: Any) -> dict[str, Any]:
+    """One case: the inputs in order, the expected result and named extra values."""
+    return {"args": list(args), "expected": expected, "extra": extra}
+
+
+def _tf() -> Any:
+    import tensorflow as tf
+
+    return tf
+
+
+def _keras() -> Any:
+    import keras
+
+    return keras
+
+
+# --------------------------------------------------------------------------- lesson 00
+
+
+@exercise("lesson00", "to_model_range", ("images",))
+def _to_model_range() -> Cases:
+    levels = np.arange(256, dtype=np.uint8)  # every uint8 level: the check looks any image up in this table
+    table = np.linspace(-1.0, 1.0, 256).astype(np.float32)  # 0 -> -1, 255 -> 1, evenly spaced
+    return [case(levels, expected=table)]
+
+
+@exercise("lesson00", "steps_per_epoch", ("n_images", "batch_size"))
+def _steps_per_epoch() -> Cases:
+    tf = _tf()
+    cases = [(1000, 128), (60_000, 256), (256, 256), (255, 256), (10, 1), (0, 32)]
+    return [
+        case(n, b, expected=int(tf.data.Dataset.range(n).batch(b, drop_remainder=True).cardinality()))
+        for n, b in cases
+    ]
+
+
+# --------------------------------------------------------------------------- lesson 01
+
+
+@exercise("lesson01", "conv_output_size", ("n", "k", "s", "p", "d"))
+def _conv_output_size() -> Cases:
+    cases = [(6, 3, 1, 0, 1), (5, 3, 1, 1, 1), (7, 3, 2, 0, 1), (8, 3, 2, 1, 1), (28, 5, 1, 2, 1), (10, 3, 1, 0, 2),
+             (32, 4, 2, 1, 1), (9, 3, 3, 1, 2), (7, 2, 2, 0, 1), (1, 1, 1, 0, 1), (12, 3, 1, 2, 3), (20, 5, 3, 0, 1)]  # fmt: skip
+    found = []
+    for n, k, s, p, d in cases:  # count the windows a dilated kernel fits in, every s-th one
+        windows = np.lib.stride_tricks.sliding_window_view(np.arange(n + 2 * p), d * (k - 1) + 1)[::s]
+        found.append(case(n, k, s, p, d, expected=int(windows.shape[0])))
+    return found
+
+
+# --------------------------------------------------------------------------- the tool
+
+
+def build(lesson: str) -> dict[str, Any]:
+    """The JSON-ready contents of one lesson's file."""
+    return {
+        name: {"params": list(params), "cases": [store.encode(c) for c in make()]}
+        for name, (params, make) in sorted(BOOK[lesson].items())
+    }
+
+
+def text(lesson: str) -> str:
+    """The file's text: exercises in name order, one line per case, so that a change shows as a small diff."""
+    blocks = []
+    for name, entry in build(lesson).items():
+        cases = ",\n".join("   " + json.dumps(c, sort_keys=True) for c in entry["cases"])
+        blocks.append(f' {json.dumps(name)}: {{\n  "params": {json.dumps(entry["params"])},\n  "cases": [\n{cases}\n  ]\n }}')
+    return "{\n" + ",\n".join(blocks) + "\n}\n"
+
+
+def same(a: Any, b: Any, rtol: float = 1e-9, atol: float = 1e-12) -> bool:
+    """True when two decoded values agree: exact for integers, strings and structure, close for floats."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray) or isinstance(a, np.generic):
+        a, b = np.asarray(a), np.asarray(b)
+        if a.shape != b.shape or a.dtype != b.dtype:
+            return False
+        if np.issubdtype(a.dtype, np.floating):
+            return bool(np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=True))
+        return bool(np.array_equal(a, b))
+    if isinstance(a, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(same(x, y, rtol, atol) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        return isinstance(b, dict) and set(a) == set(b) and all(same(a[k], b[k], rtol, atol) for k in a)
+    if isinstance(a, float) and isinstance(b, float):
+        return math.isclose(a, b, rel_tol=rtol, abs_tol=atol) or (math.isnan(a) and math.isnan(b))
+    return type(a) is type(b) and a == b
+
+
+def differences(lesson: str) -> list[str]:
+    """What differs between the stored file of ``lesson`` and what this tool computes now."""
+    path = store.DATA_DIR / f"{lesson}.json"
+    if not path.is_file():
+        return [f"{path.name} is missing"]
+    on_disk = json.loads(path.read_text(encoding="utf-8"))
+    fresh = json.loads(text(lesson))
+    problems = [f"{lesson}: {name} is stored but no longer computed" for name in sorted(set(on_disk) - set(fresh))]
+    for name in sorted(fresh):
+        if name not in on_disk:
+            problems.append(f"{lesson}: {name} is not stored yet")
+        elif not same(store.decode(on_disk[name]), store.decode(fresh[name])):
+            problems.append(f"{lesson}: the stored cases of {name} differ from what the tool computes")
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: write every lesson's file, or with --check report the ones that are out of date."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="only compare; exit 1 when a file is out of date")
+    parser.add_argument("lessons", nargs="*", help="e.g. lesson01 (default: every lesson)")
+    args = parser.parse_args(argv)
+    lessons = args.lessons or sorted(BOOK)
+    unknown = sorted(set(lessons) - set(BOOK))
+    if unknown:
+        parser.error(f"no exercises registered for {unknown}; known: {sorted(BOOK)}")
+    if args.check:
+        problems = [p for lesson in lessons for p in differences(lesson)]
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        if problems:
+            print("Run: python tools/make_check_data.py", file=sys.stderr)
+        return 1 if problems else 0
+    store.DATA_DIR.mkdir(exist_ok=True)
+    for lesson in lessons:
+        path = store.DATA_DIR / f"{lesson}.json"
+        path.write_text(text(lesson), encoding="utf-8")
+        print(f"wrote {path} ({len(BOOK[lesson])} exercises)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
