@@ -95,6 +95,60 @@ def _conv_output_size() -> Cases:
     return found
 
 
+# --------------------------------------------------------------------------- lesson 02
+
+
+@exercise("lesson02", "transposed_size", ("size", "kernel", "stride", "padding", "output_padding"))
+def _transposed_size() -> Cases:
+    keras = _keras()
+    cases = [(7, 5, 2, 2, 1), (7, 4, 2, 1, 0), (14, 4, 2, 1, 0), (2, 3, 1, 0, 0), (3, 3, 2, 0, 0), (5, 3, 3, 1, 2),
+             (1, 4, 1, 0, 0), (4, 2, 3, 0, 1), (10, 7, 4, 3, 3)]  # fmt: skip
+    found = []
+    for n, k, s, p, op in cases:  # Keras' 'valid' output, then the explicit padding cropped from both ends
+        layer = keras.layers.Conv2DTranspose(1, k, strides=s, padding="valid", output_padding=op)
+        side = layer.compute_output_shape((None, n, n, 1))[1]
+        found.append(case(n, k, s, p, op, expected=int(side) - 2 * p))
+    return found
+
+
+# --------------------------------------------------------------------------- lesson 03
+
+
+@exercise("lesson03", "conv_pool_output_size", ("size", "kernel", "pool"))
+def _conv_pool_output_size() -> Cases:
+    keras = _keras()
+    found = []
+    for size, kernel, pool in [(28, 3, 2), (32, 3, 2), (64, 5, 2), (28, 5, 2), (29, 3, 2), (40, 3, 3)]:
+        shape = (None, size, size, 1)
+        for layer in [keras.layers.Conv2D(1, kernel), keras.layers.MaxPooling2D(pool)] * 2:
+            shape = layer.compute_output_shape(shape)
+        found.append(case(size, kernel, pool, expected=int(shape[1])))
+    return found
+
+
+@exercise("lesson03", "accuracy_from_logits", ("logits", "labels"))
+def _accuracy_from_logits() -> Cases:
+    keras = _keras()
+    logits = np.array([[2.0, -1.0, 0.5], [-3.0, -0.5, -2.0], [0.1, 0.2, 0.3], [1.0, 4.0, -1.0]], np.float32)
+    labels = np.array([0, 1, 0, 1])  # rows 0, 1 and 3 are right: accuracy 0.75
+    rng = np.random.default_rng(3)
+    many = rng.normal(size=(50, 10)).astype(np.float32)
+    cases = [
+        (logits, labels),
+        (many, rng.integers(0, 10, 50)),
+        (many, np.argmax(many, axis=1)),  # all right: 1.0
+        (many[:7], (np.argmax(many[:7], axis=1) + 1) % 10),  # all wrong: 0.0
+        (rng.normal(size=(10, 10)).astype(np.float32), np.arange(10)),  # square: the axis matters
+    ]
+    found = []
+    for x, y in cases:
+        metric = keras.metrics.SparseCategoricalAccuracy()
+        metric.update_state(y, x)
+        correct = round(float(metric.result()) * len(y))  # Keras averages in float32; the count is exact
+        found.append(case(x, y, expected=correct / len(y)))
+    return found
+
+
 # --------------------------------------------------------------------------- the tool
 
 
