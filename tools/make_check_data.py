@@ -149,6 +149,120 @@ def _accuracy_from_logits() -> Cases:
     return found
 
 
+# --------------------------------------------------------------------------- lesson 04
+
+
+@exercise("lesson04", "optimal_discriminator", ("p_data", "p_g"))
+def _optimal_discriminator() -> Cases:
+    rng = np.random.default_rng(4)
+    x = np.linspace(-5, 5, 41)
+    gauss = lambda m, s: np.exp(-0.5 * ((x - m) / s) ** 2) / (s * np.sqrt(2 * np.pi))
+    zeros = np.zeros(3)
+    cases = [
+        (np.array([0.1, 0.4, 0.3, 0.05, 0.0]), np.array([0.3, 0.1, 0.3, 0.0, 0.2])),
+        (gauss(0.0, 1.0), gauss(1.5, 0.7)),
+        (rng.random(20), rng.random(20)),
+        (zeros, zeros),
+        (np.array([1.0, 0.0, 2.0]), np.array([0.0, 0.0, 2.0])),
+    ]
+    found = []
+    for p_data, p_g in cases:  # D* = p_data / (p_data + p_g); where nothing is ever seen, any D is optimal: 1/2
+        total = p_data + p_g
+        expected = np.full_like(total, 0.5)
+        np.divide(p_data, total, out=expected, where=total > 0)
+        found.append(case(p_data, p_g, expected=expected))
+    return found
+
+
+@exercise("lesson04", "value_estimate", ("discriminator", "real", "fake"))
+def _value_estimate() -> Cases:
+    from course_utils.checks.lesson04 import DISCRIMINATORS
+
+    rng = np.random.default_rng(5)
+    real = rng.normal(1.0, 1.0, 200)
+    fake = rng.normal(-1.0, 0.5, 300)  # a different count: sums and means disagree
+    cases = [("logistic", real, fake), ("one half", real[:10], fake[:30]),
+             ("falling", rng.normal(0, 2, 50), rng.normal(3, 1, 70))]  # fmt: skip
+    found = []
+    for name, r, f in cases:  # E_real[log D] + E_fake[log(1 - D)], each expectation a sample mean
+        d = DISCRIMINATORS[name]
+        found.append(case(name, r, f, expected=float(np.log(d(r)).mean() + np.log1p(-d(f)).mean())))
+    return found
+
+
+@exercise("lesson04", "generator_loss_ns", ("fake_logits",))
+def _generator_loss_ns() -> Cases:
+    tf = _tf()
+    rng = np.random.default_rng(6)
+    cases = [
+        np.array([-2.0, -0.5, 0.0, 1.0, 3.0], np.float32),
+        np.array([-120.0, -30.0, 0.0, 40.0], np.float32),  # sigmoid(-120) is 0 in float32: needs a stable loss
+        rng.normal(0, 3, 64).astype(np.float32),
+        rng.normal(0, 1, (16, 1)).astype(np.float32),  # a (batch, 1) column, as a Keras model returns
+    ]
+    found = []
+    for logits in cases:
+        loss = tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.ones_like(logits), logits=logits)
+        found.append(case(logits, expected=float(tf.reduce_mean(loss))))
+    return found
+
+
+# --------------------------------------------------------------------------- lesson 05
+
+
+@exercise("lesson05", "discriminator_loss", ("real_logits", "fake_logits"))
+def _discriminator_loss() -> Cases:
+    keras = _keras()
+    bce = keras.losses.BinaryCrossentropy(from_logits=True)
+    rng = np.random.default_rng(5)
+    cases = [
+        (np.array([[2.0], [1.0], [3.0]]), np.array([[-1.0], [-2.0], [0.5]])),
+        (rng.normal(0.5, 2.0, (16, 1)), rng.normal(-0.5, 2.0, (16, 1))),
+        (np.array([[0.0], [0.0]]), np.array([[0.0], [0.0]])),
+        (rng.normal(-1.0, 3.0, (7, 1)), rng.normal(1.0, 3.0, (7, 1))),
+    ]
+    found = []
+    for real, fake in cases:
+        real, fake = real.astype(np.float32), fake.astype(np.float32)
+        loss = float(bce(np.ones_like(real), real)) + float(bce(np.zeros_like(fake), fake))
+        found.append(case(real, fake, expected=loss))
+    return found
+
+
+@exercise("lesson05", "generator_output_side", ("side", "layers"))
+def _generator_output_side() -> Cases:
+    keras = _keras()
+    same3 = [(5, 1, "same"), (5, 2, "same"), (5, 2, "same")]
+    cases = [
+        (7, same3),
+        (8, same3),
+        (4, [(4, 2, "same"), (4, 2, "same"), (4, 2, "same")]),
+        (3, [(3, 1, "valid"), (4, 2, "valid")]),
+        (5, [(2, 3, "valid"), (5, 2, "same")]),
+        (1, [(7, 1, "valid"), (5, 2, "same"), (5, 2, "same")]),
+    ]
+    found = []
+    for side, layers in cases:
+        shape = (None, side, side, 1)
+        for kernel, stride, padding in layers:
+            shape = keras.layers.Conv2DTranspose(1, kernel, strides=stride, padding=padding).compute_output_shape(shape)
+        found.append(case(side, layers, expected=int(shape[1])))
+    return found
+
+
+# --------------------------------------------------------------------------- lesson 06
+
+
+@exercise("lesson06", "training_steps", ("n_images", "batch_size", "epochs"))
+def _training_steps() -> Cases:
+    tf = _tf()
+    cases = [(20_000, 128, 5), (60_000, 256, 50), (256, 32, 1), (1000, 300, 2), (100, 7, 3), (64, 64, 4)]
+    return [
+        case(n, b, e, expected=int(tf.data.Dataset.range(n).batch(b, drop_remainder=True).repeat(e).cardinality()))
+        for n, b, e in cases
+    ]
+
+
 # --------------------------------------------------------------------------- the tool
 
 
