@@ -263,6 +263,59 @@ def _training_steps() -> Cases:
     ]
 
 
+# --------------------------------------------------------------------------- lesson 07
+
+
+def _frechet(mu1: np.ndarray, cov1: np.ndarray, mu2: np.ndarray, cov2: np.ndarray) -> float:
+    """The squared Fréchet distance of two Gaussians, with SciPy's matrix square root."""
+    import scipy.linalg
+
+    root = scipy.linalg.sqrtm(cov1 @ cov2).real
+    return float(np.sum((mu1 - mu2) ** 2) + np.trace(cov1) + np.trace(cov2) - 2 * np.trace(root))
+
+
+@exercise("lesson07", "frechet_distance_1d", ("mu1", "sigma1", "mu2", "sigma2"))
+def _frechet_distance_1d() -> Cases:
+    cases = [(1.0, 2.0, 4.0, 0.5), (0.0, 1.0, 0.0, 1.0), (3.0, 1.0, 3.0, 2.0), (-1.5, 0.3, 2.5, 0.3),
+             (0.2, 4.0, -0.7, 0.1), (5, 2, 5, 2)]  # fmt: skip
+    matrix = lambda value: np.array([[float(value)]])
+    return [
+        case(m1, s1, m2, s2, expected=_frechet(matrix(m1), matrix(s1**2), matrix(m2), matrix(s2**2)))
+        for m1, s1, m2, s2 in cases
+    ]
+
+
+@exercise("lesson07", "fid", ("features1", "features2"))
+def _fid() -> Cases:
+    rng = np.random.default_rng(7)
+    mixing = rng.normal(size=(4, 4))
+    a = rng.normal(size=(200, 4)) @ mixing
+    b = rng.normal(size=(150, 4)) @ (mixing * 1.5) + np.array([1.0, -2.0, 0.5, 0.0])
+    c = rng.normal(size=(120, 4))
+    cases = [(a, b), (a, a.copy()), (c, c + 3.0), (b, c), (rng.normal(size=(60, 2)), rng.normal(size=(80, 2)) * 2)]
+    found = []
+    for f1, f2 in cases:
+        stats = [(f.mean(axis=0), np.cov(f, rowvar=False)) for f in (f1, f2)]
+        found.append(case(f1, f2, expected=_frechet(*stats[0], *stats[1])))
+    return found
+
+
+@exercise("lesson07", "kl_to_uniform", ("counts",))
+def _kl_to_uniform() -> Cases:
+    import scipy.stats
+
+    rng = np.random.default_rng(1)
+    cases = [
+        np.array([30, 10, 0, 0, 20, 0, 15, 25, 0, 0]),  # 5 empty classes: 0 log 0 must count as 0
+        np.full(10, 7),  # balanced: 0
+        np.array([0, 0, 0, 50, 0, 0, 0, 0, 0, 0]),  # one class: ln 10
+        rng.integers(0, 100, size=10),
+        np.array([3, 1]),
+        np.array([1, 0, 0, 0, 1]),
+    ]
+    return [case(c, expected=float(scipy.stats.entropy(c, np.ones(len(c))))) for c in cases]
+
+
 # --------------------------------------------------------------------------- the tool
 
 
