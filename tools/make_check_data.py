@@ -316,6 +316,26 @@ def _kl_to_uniform() -> Cases:
     return [case(c, expected=float(scipy.stats.entropy(c, np.ones(len(c))))) for c in cases]
 
 
+# --------------------------------------------------------------------------- lesson 08
+
+
+@exercise("lesson08", "gradient_penalty_from_gradients", ("gradients", "weight", "epsilon"))
+def _gradient_penalty_from_gradients() -> Cases:
+    rng = np.random.default_rng(8)
+    cases = [
+        (np.array([[3.0, 4.0], [0.6, 0.8]]), 10.0, 1e-12),  # norms 5 and 1
+        (np.array([[0.0, 0.0], [1.0, 0.0]]), 10.0, 0.25),  # a zero gradient; a big epsilon shows where it goes
+        (rng.normal(size=(4, 3, 3, 2)) * 0.3, 10.0, 1e-12),  # a batch of images' gradients
+        (rng.normal(size=(5, 2, 2, 1)), 2.5, 0.01),
+        (np.zeros((3, 2, 2, 1)), 10.0, 1e-12),  # real == fake: the penalty is weight * (sqrt(eps) - 1)^2
+    ]
+    found = []
+    for gradients, weight, epsilon in cases:  # Gulrajani et al.'s penalty in float64 (TensorFlow's norms are float32)
+        norms = np.sqrt(np.square(gradients).reshape(len(gradients), -1).sum(axis=1) + epsilon)
+        found.append(case(gradients, weight, epsilon, expected=float(weight * np.mean(np.square(norms - 1.0)))))
+    return found
+
+
 # --------------------------------------------------------------------------- the tool
 
 
