@@ -336,6 +336,205 @@ def _gradient_penalty_from_gradients() -> Cases:
     return found
 
 
+# --------------------------------------------------------------------------- lesson 09
+
+
+@exercise("lesson09", "psnr_from_mse", ("mse", "data_range"))
+def _psnr_from_mse() -> Cases:
+    cases = [(0.01, 255.0), (0.01,), (0.001, 1.0), (np.array([0.1, 0.01, 0.0025]),), (np.array([4.0, 100.0]), 255.0)]
+    found = []
+    for args in cases:  # PSNR = 10 log10(peak power / MSE), the peak power being data_range squared
+        mse, data_range = np.asarray(args[0], np.float64), (args[1] if len(args) > 1 else 1.0)
+        psnr = 10.0 * (2.0 * np.log10(data_range) - np.log10(mse))
+        found.append(case(*args, expected=float(psnr) if psnr.ndim == 0 else psnr))
+    return found
+
+
+def _masked_l1_case(seed: int, n: int, size: int, channels: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    target = rng.random((n, size, size, channels)).astype(np.float32)
+    restored = rng.random((n, size, size, channels)).astype(np.float32)
+    mask = np.ones((n, size, size, 1), np.float32)
+    for i in range(n):
+        top, left = rng.integers(0, size // 2, size=2)
+        mask[i, top : top + size // 2 + i, left : left + size // 3] = 0
+    return restored, target, mask
+
+
+@exercise("lesson09", "masked_l1", ("restored", "target", "mask"))
+def _masked_l1() -> Cases:
+    found = []
+    for restored, target, mask in [_masked_l1_case(0, 3, 12, 3), _masked_l1_case(1, 2, 16, 3), _masked_l1_case(2, 4, 10, 1)]:
+        error = np.abs(restored.astype(np.float64) - target)
+        hole = np.broadcast_to(mask == 0, target.shape)
+        expected = np.array([e[h].mean() for e, h in zip(error, hole)])  # the mean over each image's hole values
+        found.append(case(restored, target, mask, expected=expected))
+    return found
+
+
+@exercise("lesson09", "compose", ("image", "mask", "fill"))
+def _compose() -> Cases:
+    rng = np.random.default_rng(0)
+    image = rng.random((2, 8, 8, 3)).astype(np.float32)
+    fill = rng.random((2, 8, 8, 3)).astype(np.float32)
+    mask = np.ones((2, 8, 8, 1), np.float32)
+    mask[:, 2:6, 3:7] = 0
+    cases = [(image, mask, fill), (image[0], mask[0], fill[0]), (image, mask, np.full_like(image, 0.5))]
+    return [case(i, m, f, expected=np.where(m == 1, i, f)) for i, m, f in cases]
+
+
+# --------------------------------------------------------------------------- lesson 10
+
+
+@exercise("lesson10", "renormalisation_factor", ("window_mask",))
+def _renormalisation_factor() -> Cases:
+    rng = np.random.default_rng(0)
+    cases = [
+        np.ones((3, 3), np.float32),
+        np.array([[1, 1, 0], [1, 0, 0], [0, 0, 0]], np.float32),
+        np.array([[0, 0, 0], [0, 1, 0], [0, 0, 0]], np.float32),
+        (rng.random((5, 5)) < 0.6).astype(np.float32),
+        (rng.random((3, 3, 4)) < 0.5).astype(np.float32),
+        np.zeros((3, 3), np.float32),
+    ]
+    found = []
+    for number, window in enumerate(cases, start=1):
+        window[(0,) * window.ndim] = 1.0 if number < len(cases) else 0.0  # at least one known pixel, but the last
+        known, entries = np.count_nonzero(window), window.size  # Liu et al.: sum(1) / sum(M), 0 with no known pixel
+        found.append(case(window, expected=entries / known if known else 0.0))
+    return found
+
+
+@exercise("lesson10", "hole_valid_l1", ("images", "predictions", "masks", "hole_weight", "valid_weight"))
+def _hole_valid_l1() -> Cases:
+    keras = _keras()
+    rng = np.random.default_rng(1)
+    images = rng.random((2, 6, 6, 3)).astype(np.float32)
+    predictions = rng.random((2, 6, 6, 3)).astype(np.float32)
+    masks = np.ones((2, 6, 6, 1), np.float32)
+    masks[:, 1:4, 2:5] = 0
+    masks[1, 5, :] = 0
+    m = np.broadcast_to(masks, images.shape).astype(np.float64)
+    x, y = images.astype(np.float64), predictions.astype(np.float64)
+    # Liu et al.: each term is the mean absolute error over ALL entries of the masked images
+    hole = float(np.mean(keras.losses.mean_absolute_error((1 - m) * x, (1 - m) * y)))
+    valid = float(np.mean(keras.losses.mean_absolute_error(m * x, m * y)))
+    return [
+        case(images, predictions, masks, h, v, expected=h * hole + v * valid)
+        for h, v in [(6.0, 1.0), (1.0, 1.0), (0.0, 1.0), (6.0, 0.0), (2.5, 0.5)]
+    ]
+
+
+# --------------------------------------------------------------------------- lesson 11
+
+
+@exercise("lesson11", "receptive_field", ("layers",))
+def _receptive_field() -> Cases:
+    tf = _tf()
+    cases = [[(3, 1)], [(3, 1), (3, 1), (3, 1)], [(4, 2), (3, 1)], [(4, 2), (4, 2), (3, 1)],
+             [(4, 2), (4, 2), (4, 2), (4, 1), (4, 1)], [(5, 2), (3, 3), (2, 1)], [(1, 1)]]  # fmt: skip
+    found = []
+    for layers in cases:  # the input pixels the first output's gradient reaches, through 1-D convolutions of ones
+        x = tf.Variable(tf.zeros((1, 256, 1), tf.float64))
+        with tf.GradientTape() as tape:
+            y = x
+            for kernel, stride in layers:
+                y = tf.nn.conv1d(y, tf.ones((kernel, 1, 1), tf.float64), stride=stride, padding="VALID")
+            first = y[0, 0, 0]
+        reached = np.count_nonzero(tape.gradient(first, x).numpy())
+        found.append(case(layers, expected=int(reached)))
+    return found
+
+
+@exercise("lesson11", "best_fill", ("completions", "loss"))
+def _best_fill() -> Cases:
+    rng = np.random.default_rng(11)
+    stripes = np.zeros((2, 4, 4, 1))
+    stripes[0, :, ::2] = 1.0
+    stripes[1, :, 1::2] = 1.0  # two equally likely fillings: stripes in opposite phase
+    cases = [
+        (np.array([[0.0], [1.0]]), "l2"),
+        (np.array([[0.0], [0.1], [1.0]]), "l2"),
+        (stripes, "l2"),
+        (np.array([[0.0], [0.1], [1.0]]), "l1"),
+        (rng.random((5, 3, 3, 3)), "l2"),
+        (rng.random((5, 3, 3, 3)), "l1"),
+        (stripes[:1], "l2"),
+    ]
+    best = {"l2": lambda c: np.mean(c, axis=0), "l1": lambda c: np.median(c, axis=0)}  # mean for L2, median for L1
+    other = {"l2": "l1", "l1": "l2"}
+    return [case(c, loss, expected=best[loss](c), other_loss=best[other[loss]](c)) for c, loss in cases]
+
+
+# --------------------------------------------------------------------------- lesson 12
+
+
+@exercise("lesson12", "masked_reconstruction_loss", ("generated", "images", "masks"))
+def _masked_reconstruction_loss() -> Cases:
+    rng = np.random.default_rng(12)
+    found = []
+    for n, side, channels, hole in ((3, 6, 1, "top"), (2, 5, 3, "random"), (4, 8, 1, "centre")):
+        images = rng.uniform(-1, 1, (n, side, side, channels))
+        generated = rng.uniform(-1, 1, (n, side, side, channels))
+        masks = np.ones((n, side, side, 1))
+        if hole == "top":
+            masks[:, : side // 2] = 0
+        elif hole == "centre":
+            masks[:, 2:-2, 2:-2] = 0
+            masks[1] = 1  # one image with nothing missing
+        else:
+            masks = (rng.random((n, side, side, 1)) < 0.6).astype(np.float64)
+            masks[:, 0, 0] = 1
+        known = np.broadcast_to(masks, images.shape) == 1
+        expected = np.array([np.mean((g[k] - x[k]) ** 2) for g, x, k in zip(generated, images, known)])
+        found.append(case(generated, images, masks, expected=expected))
+    return found
+
+
+@exercise("lesson12", "latent_blend", ("images", "masks", "generated"))
+def _latent_blend() -> Cases:
+    rng = np.random.default_rng(21)
+    found = []
+    for n, side, channels in ((2, 6, 1), (3, 5, 3)):
+        images = rng.random((n, side, side, channels))
+        generated = rng.random((n, side, side, channels))
+        masks = (rng.random((n, side, side, 1)) < 0.5).astype(np.float64)
+        masks[:, 0, 0] = 1
+        masks[:, -1, -1] = 0
+        found.append(case(images, masks, generated, expected=np.where(masks == 1, images, generated)))
+    return found
+
+
+# --------------------------------------------------------------------------- lesson 15
+
+
+@exercise("lesson15", "affine_quantisation", ("x", "scale", "zero_point"))
+def _affine_quantisation() -> Cases:
+    rng = np.random.default_rng(13)
+    cases = [
+        (np.array([0.0, 0.1, -0.1, 0.25, 1.0], np.float32), 0.01, 0),
+        (np.array([0.0, 0.5, 1.0], np.float32), 1 / 255, -128),
+        (rng.normal(0, 1, 20).astype(np.float32), 0.02, 3),  # many values beyond the range: clipping matters
+        (rng.uniform(-1, 1, (3, 4)).astype(np.float32), 2 / 255, 0),
+    ]
+    found = []
+    for x, scale, zero_point in cases:  # TensorFlow Lite's affine int8 scheme: q = clamp(round(x / s) + z)
+        codes = np.clip(np.rint(x / np.float32(scale)) + zero_point, -128, 127).astype(np.int8)
+        values = (np.float32(scale) * (codes.astype(np.float32) - np.float32(zero_point))).astype(np.float32)
+        found.append(case(x, scale, zero_point, expected=(codes, values)))
+    return found
+
+
+@exercise("lesson15", "compression", ("parameter_counts", "bytes_before", "bytes_after"))
+def _compression() -> Cases:
+    cases = [([1000], 4, 1), ([800, 51_200, 3], 4, 2), ([1_600_000, 25_632, 401], 4, 1), ([10, 20, 30], 2, 1)]
+    found = []
+    for counts, before, after in cases:
+        total = float(np.sum(counts))
+        found.append(case(counts, before, after, expected=(total * before, total * after, before / after)))
+    return found
+
+
 # --------------------------------------------------------------------------- the tool
 
 
