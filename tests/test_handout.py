@@ -22,6 +22,15 @@ from tools import notebooks as nbt
 FIXTURE = Path(__file__).parent / "fixtures" / "99_fixture_lesson.ipynb"
 NOTEBOOKS = sorted(nbt.NOTEBOOKS_DIR.glob("*.ipynb"))
 MIN_DISTINCTIVE = 12  # characters (whitespace removed) a one-line solution needs to be searched on its own
+
+#: Package code that holds a solution on purpose, with the reason; every entry must still be needed (tested).
+#: Keys: (file in the handout, the exercise function's name).
+KNOWN = {
+    ("course_utils/training.py", "steps_per_epoch"): "training.steps_per_run, which lessons 06-12 call to size "
+    "their training runs, counts whole batches per epoch",
+    ("course_utils/training.py", "training_steps"): "training.steps_per_run is the function lesson 06 uses before "
+    "asking learners to write it themselves",
+}
 TEXT_SUFFIXES = {".py", ".md", ".txt", ".json", ".ipynb", ".cfg", ".toml", ".yml", ".yaml", ".csv", ".rst"}
 
 
@@ -79,6 +88,7 @@ def haystack_lines(text: str) -> list[str]:
 class Solution:
     """One region between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` of a notebook."""
 
+    function: str  # the name of the function the solution cell defines (first one)
     where: str
     lines: tuple[str, ...]  # significant lines, whitespace removed
     shortcuts: tuple[str, ...]  # calls the exercise forbids, applied to its own parameters, e.g. np.pad(image,p
@@ -105,6 +115,15 @@ def _regions(source: str) -> list[str]:
     return regions
 
 
+def _functions(source: str) -> list[str]:
+    """The names of the functions a solution cell defines, in order."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    return [node.name for node in tree.body if isinstance(node, ast.FunctionDef)]
+
+
 def _parameters(source: str) -> list[list[str]]:
     """The parameter names of every function a solution cell defines."""
     try:
@@ -129,9 +148,11 @@ def solutions(path: Path) -> list[Solution]:
         shortcuts = tuple(
             f"{name}({','.join(params[:2])}" for name in forbidden for params in _parameters(source) if params
         )
+        names = _functions(source)
         for number, body in enumerate(_regions(source), start=1):
             where = f"{path.name} cell {index} solution {number} ({nbt.first_line(nb['cells'][index])})"
-            found.append(Solution(where, tuple(significant_lines(body)), shortcuts))
+            function = names[number - 1] if number <= len(names) else ""
+            found.append(Solution(function, where, tuple(significant_lines(body)), shortcuts))
     return found
 
 
@@ -155,19 +176,29 @@ def handout_texts(root: Path) -> dict[str, str]:
 
 
 def _contains_run(lines: list[str], run: tuple[str, ...]) -> bool:
-    """True when consecutive ``lines`` contain the lines of ``run`` in order (each as a substring)."""
+    """True when consecutive ``lines`` contain the lines of ``run`` in order (each as a substring).
+
+    A run shorter than MIN_DISTINCTIVE characters in all (``return x * 2``) is too common to mean a copy.
+    """
+    if sum(map(len, run)) < MIN_DISTINCTIVE:
+        return False
     for start in range(len(lines) - len(run) + 1):
         if all(part in lines[start + offset] for offset, part in enumerate(run)):
             return True
     return False
 
 
-def leaks(root: Path, found: list[Solution]) -> list[str]:
-    """Where a file under ``root`` holds a solution: its run of lines, its one line, or a forbidden shortcut."""
+def leaks(root: Path, found: list[Solution], known: dict[tuple[str, str], str] | None = None) -> list[str]:
+    """Where a file under ``root`` holds a solution: its run of lines, its one line, or a forbidden shortcut.
+
+    Pairs (file, exercise function) in ``known`` are skipped.
+    """
     problems = []
     for name, text in handout_texts(root).items():
         lines, flat = haystack_lines(text), squeeze(text)
         for solution in found:
+            if known and (name, solution.function) in known:
+                continue
             if solution.lines and _contains_run(lines, solution.lines):
                 problems.append(f"{name} holds the solution of {solution.where}: {' / '.join(solution.lines)}")
             elif solution.one_line and solution.one_line in flat:
@@ -194,8 +225,15 @@ def test_every_notebook_has_solutions_to_look_for() -> None:
 
 def test_the_handout_holds_no_solution(handout: Path) -> None:
     found = [s for path in NOTEBOOKS for s in solutions(path)]
-    problems = leaks(handout, found)
+    problems = leaks(handout, found, KNOWN)
     assert not problems, "The student version gives solutions away:\n" + "\n".join(problems)
+
+
+def test_every_known_overlap_is_still_there(handout: Path) -> None:
+    found = [s for path in NOTEBOOKS for s in solutions(path)]
+    flagged = {(p.split(" ")[0], s.function) for s in found for p in leaks(handout, [s])}
+    stale = sorted(set(KNOWN) - flagged)
+    assert not stale, f"KNOWN lists overlaps the handout no longer has; remove them: {stale}"
 
 
 def test_the_handout_copies_nothing_from_tools_or_tests(handout: Path) -> None:
@@ -217,23 +255,24 @@ def test_significant_lines_skip_blanks_comments_and_trivial_lines() -> None:
 
 
 def test_the_search_finds_copies_in_any_layout(tmp_path: Path) -> None:
-    multi = Solution("multi", tuple(significant_lines("a = f(x)\nb = g(a,  x)\nreturn a + b")), ())
-    single = Solution("single", tuple(significant_lines("return images.astype(np.float32) / 127.5 - 1.0")), ())
-    shortcut = Solution("pad", ("x=1",), ("np.pad(image,p",))
+    multi = Solution("f", "multi", tuple(significant_lines("a = f(x)\nb = g(a,  x)\nreturn a + b")), ())
+    single = Solution("g", "single", tuple(significant_lines("return images.astype(np.float32) / 127.5 - 1.0")), ())
+    shortcut = Solution("zero_pad", "pad", ("x=1",), ("np.pad(image,p",))
     (tmp_path / "run.py").write_text("def ref(x):\n    a = f( x )\n\n    b = g(a, x)  # same\n    return a+b\n")
     (tmp_path / "one.py").write_text("expected = lambda images: images.astype( np.float32 )/127.5 - 1.0\n")
     (tmp_path / "pad.py").write_text("def ref(image, p):\n    return np.pad(image,\n                  p)\n")
     (tmp_path / "fine.py").write_text("a = f(x)\nc = h(a)\nb = g(a, x)\nnp.pad(image, (p, 0))\n")
     problems = leaks(tmp_path, [multi, single, shortcut])
     assert [p.split(" ")[0] for p in problems] == ["one.py", "pad.py", "run.py"], problems
+    assert len(leaks(tmp_path, [multi, single, shortcut], {("pad.py", "zero_pad"): "allowed"})) == 2
 
 
 def test_the_search_reads_the_notebooks_solutions() -> None:
-    found = {s.where.split(" (")[0]: s for s in solutions(nbt.NOTEBOOKS_DIR / "01_convolution_from_scratch.ipynb")}
-    pad = next(s for w, s in found.items() if "zero_pad" in s.where)
+    found = {s.function: s for s in solutions(nbt.NOTEBOOKS_DIR / "01_convolution_from_scratch.ipynb")}
+    pad = found["zero_pad"]
     assert "padded[p:p+h,p:p+w]=image" in pad.lines
     assert pad.shortcuts == ("np.pad(image,p",)
-    size = next(s for s in found.values() if "conv_output_size" in s.where)
+    size = found["conv_output_size"]
     assert size.one_line == "(n+2*p-d*(k-1)-1)//s+1"
 
 

@@ -33,7 +33,7 @@ def _call_text(name: str, case: tuple[Any, ...]) -> str:
 # --------------------------------------------------------------------------- exercise 1: output size
 
 
-#: Formulas learners write instead of (size - 1) * stride + kernel - 2 * padding + output_padding, with a hint each.
+#: Wrong formulas learners write for the transposed convolution's output size, with a hint each.
 _SIZE_MISTAKES: list[tuple[Callable[[int, int, int, int, int], float], str]] = [
     (
         lambda n, k, s, p, op: n * s + k - 2 * p + op,
@@ -62,8 +62,8 @@ _SIZE_MISTAKES: list[tuple[Callable[[int, int, int, int, int], float], str]] = [
     ),
     (
         lambda n, k, s, p, op: n * s,
-        "size * stride is what padding='same' gives in Keras; here the padding is a number of pixels: "
-        "(size - 1) * stride + kernel - 2 * padding + output_padding.",
+        "size * stride is what padding='same' gives in Keras; here the padding is a number of pixels cropped "
+        "from each end of the stamped output.",
     ),
 ]
 
