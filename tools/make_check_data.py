@@ -87,7 +87,8 @@ def _steps_per_epoch() -> Cases:
 @exercise("lesson01", "conv_output_size", ("n", "k", "s", "p", "d"))
 def _conv_output_size() -> Cases:
     cases = [(6, 3, 1, 0, 1), (5, 3, 1, 1, 1), (7, 3, 2, 0, 1), (8, 3, 2, 1, 1), (28, 5, 1, 2, 1), (10, 3, 1, 0, 2),
-             (32, 4, 2, 1, 1), (9, 3, 3, 1, 2), (7, 2, 2, 0, 1), (1, 1, 1, 0, 1), (12, 3, 1, 2, 3), (20, 5, 3, 0, 1)]  # fmt: skip
+             (32, 4, 2, 1, 1), (9, 3, 3, 1, 2), (7, 2, 2, 0, 1), (1, 1, 1, 0, 1), (12, 3, 1, 2, 3),
+             (20, 5, 3, 0, 1)]  # fmt: skip
     found = []
     for n, k, s, p, d in cases:  # count the windows a dilated kernel fits in, every s-th one
         windows = np.lib.stride_tricks.sliding_window_view(np.arange(n + 2 * p), d * (k - 1) + 1)[::s]
@@ -364,7 +365,8 @@ def _masked_l1_case(seed: int, n: int, size: int, channels: int) -> tuple[np.nda
 @exercise("lesson09", "masked_l1", ("restored", "target", "mask"))
 def _masked_l1() -> Cases:
     found = []
-    for restored, target, mask in [_masked_l1_case(0, 3, 12, 3), _masked_l1_case(1, 2, 16, 3), _masked_l1_case(2, 4, 10, 1)]:
+    for restored, target, mask in [_masked_l1_case(0, 3, 12, 3), _masked_l1_case(1, 2, 16, 3),
+                                   _masked_l1_case(2, 4, 10, 1)]:  # fmt: skip
         error = np.abs(restored.astype(np.float64) - target)
         hole = np.broadcast_to(mask == 0, target.shape)
         expected = np.array([e[h].mean() for e, h in zip(error, hole)])  # the mean over each image's hole values
@@ -551,7 +553,8 @@ def text(lesson: str) -> str:
     blocks = []
     for name, entry in build(lesson).items():
         cases = ",\n".join("   " + json.dumps(c, sort_keys=True) for c in entry["cases"])
-        blocks.append(f' {json.dumps(name)}: {{\n  "params": {json.dumps(entry["params"])},\n  "cases": [\n{cases}\n  ]\n }}')
+        params = json.dumps(entry["params"])
+        blocks.append(f' {json.dumps(name)}: {{\n  "params": {params},\n  "cases": [\n{cases}\n  ]\n }}')
     return "{\n" + ",\n".join(blocks) + "\n}\n"
 
 

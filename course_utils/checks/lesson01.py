@@ -108,7 +108,8 @@ def check_zero_pad(fn: Any) -> None:
         (small, 0),
     ]
     for number, (case_image, case_p) in enumerate(cases, start=1):
-        case_call = f"{name}(image, {case_p}) with a {case_image.shape[0]}x{case_image.shape[1]} {case_image.dtype} image"
+        h, w = case_image.shape
+        case_call = f"{name}(image, {case_p}) with a {h}x{w} {case_image.dtype} image"
         got = _require_array(_call(fn, (case_image, case_p), name, _PAD_PARAMS), name, case_call, "the image")
         problem = _padding_problem(case_image, case_p, got, case_call)
         if problem is None and got.dtype != case_image.dtype:

@@ -136,7 +136,8 @@ def _transposed(image: np.ndarray, kernel: np.ndarray, stride: int) -> np.ndarra
 
 def _one_apart(image: np.ndarray, kernel: np.ndarray, stride: int) -> np.ndarray:
     """A mistake: the stamps 1 pixel apart (stride 1) on the canvas sized for ``stride``."""
-    canvas = np.zeros(((image.shape[0] - 1) * stride + kernel.shape[0], (image.shape[1] - 1) * stride + kernel.shape[1]))
+    (h, w), (kh, kw) = image.shape, kernel.shape
+    canvas = np.zeros(((h - 1) * stride + kh, (w - 1) * stride + kw))
     dense = _transposed(image, kernel, 1)
     rows, cols = min(canvas.shape[0], dense.shape[0]), min(canvas.shape[1], dense.shape[1])
     canvas[:rows, :cols] = dense[:rows, :cols]

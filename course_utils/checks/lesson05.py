@@ -114,7 +114,7 @@ def check_discriminator_loss(fn: Any) -> None:
 
 
 def check_generator_output_side(fn: Any) -> None:
-    """Lesson 05: ``fn(side, layers)`` gives the side after transposed convolutions (kernel, stride, padding), as Keras."""
+    """Lesson 05: ``fn(side, layers)`` is the side after transposed convolutions (kernel, stride, padding), as Keras."""
     name = "generator_output_side"
     _require_function(fn, name)
     book = stored("lesson05", name)

@@ -1,7 +1,8 @@
 """Checks for lesson 08's exercises (Stabilising GAN training).
 
 gradient_penalty_from_gradients: stored results (checks/data/lesson08.json, Gulrajani et al.'s penalty in
-float64, tested against the course's TensorFlow gradient norms); power_iteration_sigma: NumPy's ``np.linalg.norm(w, 2)`` (an SVD) as the oracle.
+float64, tested against the course's TensorFlow gradient norms); power_iteration_sigma: NumPy's
+``np.linalg.norm(w, 2)`` (an SVD) as the oracle.
 """
 
 from __future__ import annotations

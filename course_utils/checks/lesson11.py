@@ -63,7 +63,11 @@ def check_receptive_field(fn: Any) -> None:
         if float(got) == expected:
             continue
         hint = next(
-            (text for text, wrong in _receptive_field_mistakes(layers, expected).items() if wrong == float(got) != expected),
+            (
+                text
+                for text, wrong in _receptive_field_mistakes(layers, expected).items()
+                if wrong == float(got) != expected
+            ),
             "start with r = 1 and j = 1; for each layer in order: r += (kernel - 1) * j, then j *= stride.",
         )
         raise CheckFailed(f"{call} returned {got!r}; expected {expected} (case {number} of {len(cases)}). Hint: {hint}")

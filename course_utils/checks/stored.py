@@ -78,7 +78,7 @@ def decode(value: Any) -> Any:
     return value
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _lesson_file(lesson: str) -> dict[str, Any]:
     path = DATA_DIR / f"{lesson}.json"
     if not path.is_file():
