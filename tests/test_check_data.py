@@ -79,3 +79,16 @@ def test_the_course_package_agrees_with_the_stored_results() -> None:
     for case in store.stored("lesson09", "masked_l1").cases:
         restored, target, mask = case.args
         np.testing.assert_allclose(metrics.masked_l1(restored, target, mask), case.expected, rtol=1e-5)
+
+
+def test_the_course_losses_agree_with_the_stored_results() -> None:
+    """The messages name the course's own functions; they give the stored results too."""
+    from course_utils import gan, latent
+
+    for case in store.stored("lesson05", "discriminator_loss").cases:
+        assert float(gan.discriminator_loss(*case.args)) == pytest.approx(case.expected, rel=1e-5)
+    for case in store.stored("lesson12", "latent_blend").cases:
+        np.testing.assert_allclose(latent.blend(*case.args), case.expected, rtol=1e-6)
+    for case in store.stored("lesson12", "masked_reconstruction_loss").cases:
+        got = np.asarray(latent.masked_reconstruction_loss(*case.args), np.float64)
+        np.testing.assert_allclose(got, case.expected, rtol=1e-4)
