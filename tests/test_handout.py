@@ -283,3 +283,20 @@ def test_the_stubs_are_not_taken_for_solutions(tmp_path: Path) -> None:
     stubs = [line for s in found for line in s.lines if "NotImplementedError" in line or "YOURCODEHERE" in line]
     assert not stubs
     assert not leaks(out / "notebooks", found), "the student notebooks themselves hold a solution"
+
+
+def test_the_handout_checks_run_on_their_own_stored_results(handout: Path) -> None:
+    """The copied package finds its stored results: a check in the handout accepts a right answer."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); from course_utils import checks; "
+        "assert checks.__file__.startswith(sys.argv[1]), checks.__file__; "
+        "checks.check_steps_per_epoch(lambda n, b: n // b); checks.check_zero_pad(lambda image, p: __import__("
+        "'numpy').pad(image, p))"
+    )
+    result = subprocess.run([sys.executable, "-c", code, str(handout)], capture_output=True, text=True, cwd=handout)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("passes") == 2, result.stdout
+    assert sorted(p.name for p in (handout / "course_utils" / "checks" / "data").glob("*.json"))
