@@ -50,9 +50,9 @@ def test_encode_decode_round_trip_keeps_types() -> None:
 
 
 def test_stored_cases_come_back_fresh_each_time() -> None:
-    first = store.stored("lesson09", "compose").cases[0].args[0]
+    first = store.stored("lesson09", "masked_l1").cases[0].args[0]
     first[...] = -1
-    assert store.stored("lesson09", "compose").cases[0].args[0].min() >= 0
+    assert store.stored("lesson09", "masked_l1").cases[0].args[0].min() >= 0
 
 
 def test_a_missing_exercise_or_file_says_how_to_make_it() -> None:
@@ -85,10 +85,15 @@ def test_the_course_losses_agree_with_the_stored_results() -> None:
     """The messages name the course's own functions; they give the stored results too."""
     from course_utils import gan, latent
 
+    images = np.random.default_rng(0).random((2, 4, 4, 3))
+    masks = (np.random.default_rng(1).random((2, 4, 4, 1)) < 0.5).astype(np.float64)
+    generated = np.random.default_rng(2).random((2, 4, 4, 3))
+    blended = latent.blend(images, masks, generated)  # the properties lesson 12's check judges by
+    known = np.broadcast_to(masks, images.shape) == 1
+    assert np.allclose(blended[known], images[known]) and np.allclose(blended[~known], generated[~known])
+
     for case in store.stored("lesson05", "discriminator_loss").cases:
         assert float(gan.discriminator_loss(*case.args)) == pytest.approx(case.expected, rel=1e-5)
-    for case in store.stored("lesson12", "latent_blend").cases:
-        np.testing.assert_allclose(latent.blend(*case.args), case.expected, rtol=1e-6)
     for case in store.stored("lesson12", "masked_reconstruction_loss").cases:
         got = np.asarray(latent.masked_reconstruction_loss(*case.args), np.float64)
         np.testing.assert_allclose(got, case.expected, rtol=1e-4)

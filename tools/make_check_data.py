@@ -375,17 +375,6 @@ def _masked_l1() -> Cases:
     return found
 
 
-@exercise("lesson09", "compose", ("image", "mask", "fill"))
-def _compose() -> Cases:
-    rng = np.random.default_rng(0)
-    image = rng.random((2, 8, 8, 3)).astype(np.float32)
-    fill = rng.random((2, 8, 8, 3)).astype(np.float32)
-    mask = np.ones((2, 8, 8, 1), np.float32)
-    mask[:, 2:6, 3:7] = 0
-    cases = [(image, mask, fill), (image[0], mask[0], fill[0]), (image, mask, np.full_like(image, 0.5))]
-    return [case(i, m, f, expected=np.where(m == 1, i, f)) for i, m, f in cases]
-
-
 # --------------------------------------------------------------------------- lesson 10
 
 
@@ -491,20 +480,6 @@ def _masked_reconstruction_loss() -> Cases:
         known = np.broadcast_to(masks, images.shape) == 1
         expected = np.array([np.mean((g[k] - x[k]) ** 2) for g, x, k in zip(generated, images, known)])
         found.append(case(generated, images, masks, expected=expected))
-    return found
-
-
-@exercise("lesson12", "latent_blend", ("images", "masks", "generated"))
-def _latent_blend() -> Cases:
-    rng = np.random.default_rng(21)
-    found = []
-    for n, side, channels in ((2, 6, 1), (3, 5, 3)):
-        images = rng.random((n, side, side, channels))
-        generated = rng.random((n, side, side, channels))
-        masks = (rng.random((n, side, side, 1)) < 0.5).astype(np.float64)
-        masks[:, 0, 0] = 1
-        masks[:, -1, -1] = 0
-        found.append(case(images, masks, generated, expected=np.where(masks == 1, images, generated)))
     return found
 
 
