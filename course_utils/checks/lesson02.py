@@ -78,7 +78,6 @@ def check_transposed_size(fn: Any) -> None:
     book = stored("lesson02", name)
     cases = [c.args for c in book.cases]
     right = {c.args: c.expected for c in book.cases}
-    reference = right.__getitem__
     answers = []
     for case in cases:
         got = _to_numpy(_call(fn, case, name, book.params))
@@ -87,7 +86,7 @@ def check_transposed_size(fn: Any) -> None:
         if isinstance(got, bool) or not isinstance(got, (int, float, np.integer, np.floating)):
             raise CheckFailed(
                 f"`{_call_text(name, case)}` returned {_show(got)}; it should return one whole number of pixels "
-                f"({reference(case)}). Did you forget a `return` statement?"
+                f"({right[case]}). Did you forget a `return` statement?"
             )
         if got != int(got):
             raise CheckFailed(
