@@ -33,8 +33,8 @@ from course_utils.checks.lesson11 import *  # noqa: F403
 from course_utils.checks.lesson11 import __all__ as _lesson11
 from course_utils.checks.lesson12 import *  # noqa: F403
 from course_utils.checks.lesson12 import __all__ as _lesson12
-from course_utils.checks.lesson15 import *  # noqa: F403
-from course_utils.checks.lesson15 import __all__ as _lesson15
+from course_utils.checks.lesson16 import *  # noqa: F403
+from course_utils.checks.lesson16 import __all__ as _lesson16
 
 __all__ = [
     *_core,
@@ -51,5 +51,5 @@ __all__ = [
     *_lesson10,
     *_lesson11,
     *_lesson12,
-    *_lesson15,
+    *_lesson16,
 ]
