@@ -45,6 +45,23 @@ class Profile:
     jit_compile: bool  #: XLA-compile the train steps
     memory_growth: bool  #: let TensorFlow grow GPU memory instead of taking it all
 
+    def __post_init__(self) -> None:
+        """Refuse a knob of the wrong kind (``batch_size=-5``, ``gan_epochs=2.5``) with a sentence naming it."""
+        for knob in dataclasses.fields(self):
+            value, kind = getattr(self, knob.name), str(knob.type).replace(" ", "")
+            if kind in ("int", "int|None"):
+                if value is None and kind == "int|None":
+                    continue
+                if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                    allowed = "a whole number >= 1" + (" or None (no cap)" if kind == "int|None" else "")
+                    raise ValueError(f"The profile knob {knob.name} must be {allowed}; got {value!r}.")
+            elif kind == "float" and (isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0):
+                raise ValueError(f"The profile knob {knob.name} must be a number >= 0; got {value!r}.")
+            elif kind == "bool" and not isinstance(value, bool):
+                raise ValueError(f"The profile knob {knob.name} must be True or False; got {value!r}.")
+            elif kind == "str" and not isinstance(value, str):
+                raise ValueError(f"The profile knob {knob.name} must be text; got {value!r}.")
+
     def replace(self, **changes) -> Profile:
         """A copy with some knobs changed, e.g. ``profile.replace(gan_epochs=5)``."""
         unknown = sorted(set(changes) - {f.name for f in dataclasses.fields(self)})
@@ -135,6 +152,9 @@ def get_profile(name: str | None = None, *, gpu_available: bool | None = None) -
 
     ``gpu_available`` is asked of TensorFlow when it is needed and not given.
     """
+    if name is not None and not isinstance(name, str):
+        valid = ", ".join(repr(p) for p in PROFILES)
+        raise TypeError(f"The profile name must be text, one of {valid}; got {name!r} ({type(name).__name__}).")
     chosen = name if name is not None else os.environ.get(ENV_VAR, "").strip() or None
     if chosen is None:
         if gpu_available is None:

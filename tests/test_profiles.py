@@ -67,3 +67,24 @@ def test_summary_lists_every_knob():
     for field in dataclasses.fields(Profile):
         if field.name not in ("name", "description"):
             assert field.name in summary
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"batch_size": -5}, "batch_size must be a whole number >= 1; got -5"),
+        ({"gan_epochs": 2.5}, "gan_epochs must be a whole number >= 1; got 2.5"),
+        ({"n_train": True}, "n_train must be a whole number >= 1; got True"),
+        ({"max_steps": 0}, r"max_steps must be a whole number >= 1 or None \(no cap\); got 0"),
+        ({"jit_compile": "yes"}, "jit_compile must be True or False"),
+    ],
+)
+def test_a_knob_of_the_wrong_kind_is_refused_by_name(change, message):
+    with pytest.raises(ValueError, match=message):
+        PROFILES["smoke"].replace(**change)
+    assert PROFILES["smoke"].replace(max_steps=None).max_steps is None
+
+
+def test_a_profile_name_that_is_not_text_is_explained():
+    with pytest.raises(TypeError, match="The profile name must be text, one of 'smoke', 'cpu', 'gpu'; got 3"):
+        get_profile(3)
