@@ -27,7 +27,7 @@ from course_utils.datasets import ImageData
 from course_utils.paths import runs_dir
 from course_utils.pipeline import make_dataset, to_model_range
 from course_utils.training import check_profile, images_used
-from course_utils.validation import check_positive_int, describe
+from course_utils.validation import check_pixel_range, check_positive_int, describe
 
 if TYPE_CHECKING:
     from course_utils.profiles import Profile
@@ -139,6 +139,8 @@ def _model_inputs(model: keras.Model, images: Any) -> np.ndarray:
             f"images must be uint8 in [0, 255] or floating point in [-1, 1] (model range); got {describe(array)}"
             " — pass uint8 pictures unscaled, or scale them with pipeline.to_model_range."
         )
+    # NaN is refused; [0, 1] images (which the classifier reads as grey-on-grey digits) draw a warning
+    check_pixel_range("images", array, "model", slack=1e-3)
     return array.astype(np.float32, copy=False)
 
 

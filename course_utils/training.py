@@ -42,7 +42,7 @@ from tqdm.auto import tqdm
 
 from course_utils.paths import runs_dir
 from course_utils.runtime import native_stderr_silenced
-from course_utils.validation import check_image_batch, check_positive_int, describe
+from course_utils.validation import check_image_batch, check_pixel_range, check_positive_int, describe
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -651,16 +651,18 @@ def image_grid(images: Any, ncols: int | None = None, *, padding: int = 2, pad_v
     ``C`` is 1 (grey) or 3 (RGB) and is kept; ``ncols`` defaults to a square-ish grid, and
     ``padding`` pixels of ``pad_value`` separate the tiles.
     """
-    array = check_image_batch("images", images).astype(np.float32)
+    array = check_image_batch("images", images)
     if array.shape[-1] not in (1, 3):
         raise ValueError(f"images must have 1 (grey) or 3 (RGB) channels; got {describe(array)}.")
     if array.shape[0] == 0:
         raise ValueError("images is an empty batch: there is nothing to put in a grid.")
-    if not np.all(np.isfinite(array)):
+    if np.issubdtype(array.dtype, np.floating) and not np.all(np.isfinite(array)):
         bad = int(np.sum(~np.isfinite(array)))
         raise ValueError(
             f"images hold {bad} NaN or inf values (of {array.size}): the model that made them has diverged."
         )
+    # uint8 or 0-255 pictures are refused, [0, 1] ones draw a washed-out grid: a warning says how to convert
+    array = check_pixel_range("images", array, "model", slack=1e-3).astype(np.float32)
     count, height, width, channels = array.shape
     ncols = math.ceil(math.sqrt(count)) if ncols is None else check_positive_int("ncols", ncols)
     ncols = min(ncols, count)
