@@ -382,22 +382,19 @@ def critic_batches(dataset: Any, n_critic: int) -> tf.data.Dataset:
     return dataset.batch(n_critic, drop_remainder=True)
 
 
-def _critic_inputs(real: tf.Tensor, n_critic: int, fresh_batches: bool) -> list[tf.Tensor]:
-    """The real batch of each critic update: slices of a stacked tensor, or the one batch n_critic times."""
+def _check_critic_inputs(real: tf.Tensor, n_critic: int, fresh_batches: bool) -> None:
+    """Raise a clear error when the real images do not fit the step: one batch, or n_critic stacked batches."""
     rank = real.shape.rank
-    if not fresh_batches:
-        if rank == 5:
-            raise ValueError(
-                f"real_images is a stack of batches {tuple(real.shape)}; pass fresh_batches=True to "
-                "make_wgan_gp_train_step to give each critic update its own batch, or feed single batches."
-            )
-        return [real] * n_critic
-    if rank != 5 or real.shape[0] != n_critic:
+    if not fresh_batches and rank == 5:
+        raise ValueError(
+            f"real_images is a stack of batches {tuple(real.shape)}; pass fresh_batches=True to "
+            "make_wgan_gp_train_step to give each critic update its own batch, or feed single batches."
+        )
+    if fresh_batches and (rank != 5 or real.shape[0] != n_critic):
         raise ValueError(
             f"with fresh_batches=True each step takes {n_critic} real batches stacked as (n_critic, N, H, W, C), "
             f"one per critic update (critic_batches(dataset, {n_critic}) makes them); got shape {tuple(real.shape)}."
         )
-    return [real[i] for i in range(n_critic)]
 
 
 def make_wgan_gp_train_step(
@@ -448,6 +445,9 @@ def make_wgan_gp_train_step(
     if float(gp_weight) < 0:
         raise ValueError(f"gp_weight must be >= 0 (Gulrajani et al. use 10); got {gp_weight!r}.")
     g_opt, c_opt = loss_scaled(g_opt, generator, critic), loss_scaled(c_opt, generator, critic)
+    for opt, model in ((g_opt, generator), (c_opt, critic)):
+        if not opt.built:  # its variables must exist before the graph loop over critic updates
+            opt.build(model.trainable_variables)
     if seed is None:
         rng = tf.random.Generator.from_non_deterministic_state()
     else:
@@ -471,11 +471,12 @@ def make_wgan_gp_train_step(
 
     @tf.function(jit_compile=jit_compile, reduce_retracing=True)
     def train_step(real_images: tf.Tensor) -> dict[str, tf.Tensor]:
-        batches = _critic_inputs(tf.cast(real_images, tf.float32), n_critic, fresh_batches)
+        real = tf.cast(real_images, tf.float32)
+        _check_critic_inputs(real, n_critic, fresh_batches)
         loss = gp = wasserstein = tf.constant(0.0)
-        for real in batches:  # a Python loop: unrolled when traced, n_critic is small
-            loss, gp, wasserstein = critic_update(real)
-        noise = rng.normal([tf.shape(batches[-1])[0], latent_dim])
+        for i in tf.range(n_critic):  # a graph loop: the critic update is traced once, whatever n_critic
+            loss, gp, wasserstein = critic_update(real[i] if fresh_batches else real)
+        noise = rng.normal([tf.shape(real)[1 if fresh_batches else 0], latent_dim])
         with tf.GradientTape() as tape:
             fake_scores = tf.cast(critic(generator(noise, training=True), training=True), tf.float32)
             g_loss = wgan_generator_loss(fake_scores)
