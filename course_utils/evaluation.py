@@ -2,8 +2,10 @@
 
 Every metric here compares two sets of *feature vectors* (one row per image). Lesson 07 takes the features
 from the layer before the output of lesson 03's digit classifier (:func:`digits_features`); the papers take
-them from Inception-v3 (:func:`try_inception`). The metrics themselves are plain NumPy/SciPy, so they can be
-tested against closed forms. TensorFlow is imported only inside the functions that run a network.
+them from one particular Inception-v3 graph. :func:`try_inception` gives Keras' ImageNet InceptionV3 instead,
+whose FIDs are *not* comparable with published ones (other weights, other resize). The metrics themselves
+are plain NumPy/SciPy, so they can be tested against closed forms. TensorFlow is imported only inside the
+functions that run a network.
 """
 
 from __future__ import annotations
@@ -338,7 +340,8 @@ def interpolate_latents(z0: Any, z1: Any, steps: int, *, spherical: bool = True)
     """``steps`` latent vectors from z0 to z1 (both included), along a great circle or a line; lesson 07.
 
     Spherical interpolation (slerp) keeps the norm near that of typical Gaussian noise, which a straight line
-    between two noise vectors does not: its midpoint is shorter than either end.
+    between two noise vectors does not: in d dimensions noise has length near sqrt(d), the line's midpoint
+    near sqrt(d / 2), about 0.71 times as long.
     """
     a, b = np.asarray(z0, dtype=np.float64).ravel(), np.asarray(z1, dtype=np.float64).ravel()
     if a.shape != b.shape:
@@ -407,7 +410,10 @@ def _reachable(url: str, timeout: float) -> str | None:
 
 
 def try_inception(*, timeout: float = 3.0) -> tuple[Any, str]:
-    """InceptionV3 with ImageNet weights (no head, average-pooled 2048 features), or None and why; lesson 07.
+    """Keras' InceptionV3 with ImageNet weights (no head, pooled 2048 features), or None and why; lesson 07.
+
+    Not the network of the published FIDs (Heusel et al.'s 2015 TensorFlow graph, which pytorch-fid and
+    clean-fid reproduce): FIDs in these features are comparable only with each other.
 
     Never hangs offline: with ``COURSE_OFFLINE=1`` nothing is tried, and otherwise the download server must
     answer within ``timeout`` seconds unless the weights are already in Keras' cache.
@@ -419,10 +425,10 @@ def try_inception(*, timeout: float = 3.0) -> tuple[Any, str]:
     cached = _cached_inception_weights()
     if cached is None:
         if os.environ.get("COURSE_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}:
-            return None, f"Skipped Inception-FID: COURSE_OFFLINE is set. It needs {needs}"
+            return None, f"Skipped the Inception features: COURSE_OFFLINE is set. It needs {needs}"
         problem = _reachable(INCEPTION_WEIGHTS_URL, timeout)
         if problem is not None:
-            return None, f"Inception-FID is not available here: {problem}. It needs {needs}"
+            return None, f"Keras' InceptionV3 is not available here: {problem}. It needs {needs}"
     import keras
 
     try:
@@ -434,7 +440,10 @@ def try_inception(*, timeout: float = 3.0) -> tuple[Any, str]:
 
 
 def inception_features(images: Any, model: Any, *, batch_size: int = 32) -> np.ndarray:
-    """Inception-v3 pool features (N, 2048) of images in [-1, 1]: grey to RGB, resized to 299x299; lesson 07."""
+    """Inception-v3 pool features (N, 2048) of images in [-1, 1]: grey to RGB, resized to 299x299; lesson 07.
+
+    The resize is ``tf.image.resize`` (bilinear, no antialiasing), not the reference FID's; see :func:`try_inception`.
+    """
     import tensorflow as tf
 
     from course_utils.validation import check_image_batch

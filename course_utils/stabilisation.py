@@ -9,8 +9,12 @@
   normalisation, or spectral normalisation (Miyato et al., 2018) through ``keras.layers.SpectralNormalization``.
 * :func:`spectral_norm_power_iteration` estimates a kernel's largest singular value by power iteration, the
   from-scratch version of what that Keras layer does.
+* :func:`conv_operator_norm` measures how much a convolution really stretches an image, which the largest
+  singular value of its reshaped kernel (what spectral normalisation divides by) does not give.
 * :func:`make_optimizers` gives the two-time-scale update rule (TTUR, Heusel et al., 2017): a faster critic.
-* :func:`make_wgan_gp_train_step` puts it all in one ``tf.function``.
+* :func:`make_wgan_gp_train_step` puts it all in one ``tf.function``; with ``fresh_batches=True`` and
+  :func:`critic_batches` and :func:`make_wgan_gp_optimizers` it is Algorithm 1 of Gulrajani et al. (2017),
+  whose hyper-parameters are :data:`WGAN_GP_PAPER`.
 """
 
 from __future__ import annotations
@@ -27,13 +31,17 @@ from course_utils.validation import check_choice, check_positive_int, describe
 
 __all__ = [
     "NORMALISATIONS",
+    "WGAN_GP_PAPER",
     "build_critic",
+    "conv_operator_norm",
+    "critic_batches",
     "critic_loss",
     "gradient_norms",
     "gradient_penalty",
     "interpolate",
     "kernel_matrix",
     "make_optimizers",
+    "make_wgan_gp_optimizers",
     "make_wgan_gp_train_step",
     "sample_alpha",
     "spectral_norm_power_iteration",
@@ -42,6 +50,10 @@ __all__ = [
 
 NORMALISATIONS = ("layer", "none", "spectral")
 KERNEL = 5  # the kernel size of the lesson-05 discriminator
+
+#: Algorithm 1 of Gulrajani et al. (2017): critic updates per generator update, penalty weight, and Adam's
+#: learning rate and betas (the same for both networks). Each critic update draws a fresh real batch.
+WGAN_GP_PAPER = {"n_critic": 5, "gp_weight": 10.0, "learning_rate": 1e-4, "beta_1": 0.0, "beta_2": 0.9}
 
 
 # ------------------------------------------------------------------------------------------------ losses
@@ -247,6 +259,67 @@ def spectral_norm_power_iteration(w: Any, iterations: int = 20, seed: int = 0) -
     return float(v @ matrix @ u)
 
 
+def conv_operator_norm(
+    kernel: Any, input_shape: Sequence[int], *, strides: int = 1, padding: str = "same", seed: int = 0
+) -> float:
+    """How much a Conv2D with ``kernel`` can stretch an input of ``input_shape`` (H, W, C_in); lesson 08.
+
+    That is the layer's Lipschitz constant (bias aside): the largest singular value of the whole convolution
+    written as a matrix (lesson 02), not of the reshaped kernel that spectral normalisation divides by. It is
+    found by ARPACK (``scipy.sparse.linalg.svds``, a Lanczos cousin of power iteration) from the convolution
+    and its transpose, without building the matrix. ``kernel`` is (KH, KW, C_in, C_out), or (KH, KW) for one
+    channel in and out; ``strides`` and ``padding`` ("same" or "valid") are those of the layer.
+    """
+    import scipy.sparse.linalg
+
+    w = np.asarray(kernel.numpy() if hasattr(kernel, "numpy") else kernel, dtype=np.float64)
+    if w.ndim == 2:
+        w = w[:, :, None, None]
+    if w.ndim != 4 or not np.all(np.isfinite(w)):
+        raise ValueError(
+            f"kernel must be a finite Conv2D kernel (KH, KW, C_in, C_out), or (KH, KW) for one channel; "
+            f"got {describe(w)}."
+        )
+    shape = tuple(input_shape) if isinstance(input_shape, (tuple, list)) else ()
+    if len(shape) == 2:
+        shape = (*shape, 1)
+    if len(shape) != 3:
+        raise ValueError(f"input_shape must be (height, width, channels) of one input; got {describe(input_shape)}.")
+    shape = tuple(check_positive_int(f"input_shape[{i}]", n) for i, n in enumerate(shape))
+    if shape[2] != w.shape[2]:
+        raise ValueError(
+            f"the input has {shape[2]} channel(s) but the kernel expects {w.shape[2]} (its third axis); "
+            f"got input_shape {shape} and kernel {w.shape}."
+        )
+    strides = check_positive_int("strides", strides)
+    check_choice("padding", padding, ("same", "valid"))
+    seed = check_positive_int("seed", seed, minimum=0)
+    w_tf = tf.constant(w)
+    x_shape = (1, *shape)
+
+    def forward(x: np.ndarray) -> tf.Tensor:
+        return tf.nn.conv2d(tf.reshape(tf.constant(x, tf.float64), x_shape), w_tf, strides, padding.upper())
+
+    y_shape = tuple(forward(np.zeros(x_shape)).shape)
+    n_in, n_out = int(np.prod(x_shape)), int(np.prod(y_shape))
+    if n_out == 0:
+        raise ValueError(f"a kernel {w.shape[:2]} with padding 'valid' does not fit an input of {shape[:2]} pixels.")
+
+    def adjoint(y: np.ndarray) -> np.ndarray:  # the transposed convolution: lesson 02
+        y_tf = tf.reshape(tf.constant(y, tf.float64), y_shape)
+        return tf.nn.conv2d_transpose(y_tf, w_tf, x_shape, strides, padding.upper()).numpy().ravel()
+
+    if min(n_in, n_out) <= 2:  # too small for ARPACK: build the matrix, one column per input pixel
+        columns = [forward(e).numpy().ravel() for e in np.eye(n_in)]
+        return float(np.linalg.norm(np.stack(columns, axis=1), 2))
+    operator = scipy.sparse.linalg.LinearOperator(
+        (n_out, n_in), matvec=lambda x: forward(x).numpy().ravel(), rmatvec=adjoint, dtype=np.float64
+    )
+    start = np.random.default_rng(seed).normal(size=min(n_in, n_out))
+    sigma = scipy.sparse.linalg.svds(operator, k=1, v0=start, return_singular_vectors=False)
+    return float(sigma[0])
+
+
 # ------------------------------------------------------------------------------------------------ training
 
 
@@ -273,6 +346,55 @@ def make_optimizers(
     return g_opt, d_opt
 
 
+def make_wgan_gp_optimizers() -> tuple[keras.optimizers.Optimizer, keras.optimizers.Optimizer]:
+    """Two Adam(1e-4, beta_1=0, beta_2=0.9) optimizers (generator, critic), as Gulrajani et al. (2017); lesson 08."""
+    paper = WGAN_GP_PAPER
+    return make_optimizers(
+        g_learning_rate=paper["learning_rate"],
+        d_learning_rate=paper["learning_rate"],
+        beta_1=paper["beta_1"],
+        beta_2=paper["beta_2"],
+    )
+
+
+def critic_batches(dataset: Any, n_critic: int) -> tf.data.Dataset:
+    """The real batches of ``dataset`` grouped ``n_critic`` at a time, (n_critic, N, H, W, C); lesson 08.
+
+    One element feeds one step of ``make_wgan_gp_train_step(..., fresh_batches=True)``: each critic update
+    gets its own real batch, as in Gulrajani et al. (2017), so one generator step sees ``n_critic`` batches.
+    """
+    if not isinstance(dataset, tf.data.Dataset):
+        raise TypeError(
+            f"dataset must be a tf.data.Dataset of real image batches (pipeline.make_dataset); got {describe(dataset)}."
+        )
+    n_critic = check_positive_int("n_critic", n_critic)
+    spec = dataset.element_spec
+    if not isinstance(spec, tf.TensorSpec) or spec.shape.rank != 4:
+        raise ValueError(
+            f"dataset must yield image batches (N, H, W, C) without labels; its elements are {spec}. "
+            "Make it with pipeline.make_dataset(images, batch_size=...) and no labels."
+        )
+    if spec.shape[0] is None:
+        raise ValueError(
+            "dataset's batches have no fixed size, so they cannot be stacked; make it with drop_remainder=True "
+            "(pipeline.make_dataset's default)."
+        )
+    return dataset.batch(n_critic, drop_remainder=True)
+
+
+def _check_critic_inputs(real: tf.Tensor, n_critic: int, fresh_batches: bool) -> None:
+    """Raise a clear error when the real images do not fit the step: one batch, or n_critic stacked batches."""
+    rank = real.shape.rank
+    if not fresh_batches and rank == 5:
+        raise ValueError(
+            f"real_images is a stack of batches {tuple(real.shape)}; pass fresh_batches=True to "
+            "make_wgan_gp_train_step to give each critic update its own batch, or feed single batches."
+        )
+    if fresh_batches and (rank != 5 or real.shape[0] != n_critic):
+        raise ValueError(
+            f"with fresh_batches=True each step takes {n_critic} real batches stacked as (n_critic, N, H, W, C), "
+            f"one per critic update (critic_batches(dataset, {n_critic}) makes them); got shape {tuple(real.shape)}."
+        )
 
 
 def make_wgan_gp_train_step(
@@ -287,13 +409,17 @@ def make_wgan_gp_train_step(
     epsilon: float = 1e-12,
     seed: int | None = None,
     jit_compile: bool = False,
+    fresh_batches: bool = False,
 ) -> Callable[[tf.Tensor], dict[str, tf.Tensor]]:
     """A ``tf.function``: ``n_critic`` critic updates with the gradient penalty, then one generator update; lesson 08.
 
-    Every critic update uses the given real batch with fresh noise and fresh alpha. It returns float32
-    scalars from the last critic update: ``critic_loss`` (Wasserstein loss + penalty), ``gp``,
-    ``wasserstein`` (mean D(real) - mean D(fake)), and the generator's ``g_loss``. Pass optimizers from
-    :func:`make_optimizers` for TTUR.
+    With ``fresh_batches=False`` the step takes one real batch (N, H, W, C) and every critic update reuses it,
+    with fresh noise and alpha. With ``fresh_batches=True`` it takes ``n_critic`` batches stacked as
+    (n_critic, N, H, W, C) (see :func:`critic_batches`) and critic update i uses batch i: Algorithm 1 of
+    Gulrajani et al. (2017), whose hyper-parameters are :data:`WGAN_GP_PAPER` (optimizers:
+    :func:`make_wgan_gp_optimizers`). It returns float32 scalars from the last critic update: ``critic_loss``
+    (Wasserstein loss + penalty), ``gp``, ``wasserstein`` (mean D(real) - mean D(fake)), and the generator's
+    ``g_loss``. Pass optimizers from :func:`make_optimizers` for TTUR.
     """
     for label, model in (("generator", generator), ("critic", critic)):
         if not isinstance(model, keras.Model):
@@ -314,9 +440,14 @@ def make_wgan_gp_train_step(
         )
     latent_dim = check_positive_int("latent_dim", latent_dim)
     n_critic = check_positive_int("n_critic", n_critic)
+    if not isinstance(fresh_batches, bool):
+        raise TypeError(f"fresh_batches must be True or False; got {describe(fresh_batches)}.")
     if float(gp_weight) < 0:
         raise ValueError(f"gp_weight must be >= 0 (Gulrajani et al. use 10); got {gp_weight!r}.")
     g_opt, c_opt = loss_scaled(g_opt, generator, critic), loss_scaled(c_opt, generator, critic)
+    for opt, model in ((g_opt, generator), (c_opt, critic)):
+        if not opt.built:  # its variables must exist before the graph loop over critic updates
+            opt.build(model.trainable_variables)
     if seed is None:
         rng = tf.random.Generator.from_non_deterministic_state()
     else:
@@ -341,10 +472,11 @@ def make_wgan_gp_train_step(
     @tf.function(jit_compile=jit_compile, reduce_retracing=True)
     def train_step(real_images: tf.Tensor) -> dict[str, tf.Tensor]:
         real = tf.cast(real_images, tf.float32)
+        _check_critic_inputs(real, n_critic, fresh_batches)
         loss = gp = wasserstein = tf.constant(0.0)
-        for _ in range(n_critic):  # a Python loop: unrolled when traced, n_critic is small
-            loss, gp, wasserstein = critic_update(real)
-        noise = rng.normal([tf.shape(real)[0], latent_dim])
+        for i in tf.range(n_critic):  # a graph loop: the critic update is traced once, whatever n_critic
+            loss, gp, wasserstein = critic_update(real[i] if fresh_batches else real)
+        noise = rng.normal([tf.shape(real)[1 if fresh_batches else 0], latent_dim])
         with tf.GradientTape() as tape:
             fake_scores = tf.cast(critic(generator(noise, training=True), training=True), tf.float32)
             g_loss = wgan_generator_loss(fake_scores)

@@ -304,6 +304,18 @@ def test_interpolation_ends_at_both_seeds_and_keeps_the_norm() -> None:
         ev.interpolate_latents(z0, z1[:3], 5)
 
 
+def test_line_midpoints_are_about_one_over_root_two_as_long_as_noise_and_slerp_ones_are_not() -> None:
+    # What lesson 07 says of latent walks: ||(z0 + z1) / 2|| is near sqrt(d / 2), typical noise near sqrt(d).
+    rng = np.random.default_rng(3)
+    d = 64
+    a, b = rng.normal(size=(400, d)), rng.normal(size=(400, d))
+    noise = np.median(np.linalg.norm(a, axis=1))
+    line = np.median([np.linalg.norm(ev.interpolate_latents(x, y, 3, spherical=False)[1]) for x, y in zip(a, b)])
+    arc = np.median([np.linalg.norm(ev.interpolate_latents(x, y, 3)[1]) for x, y in zip(a, b)])
+    assert line / noise == pytest.approx(1 / np.sqrt(2), abs=0.03)
+    assert arc / noise == pytest.approx(1.0, abs=0.03)
+
+
 # --------------------------------------------------------------------------- feature extractors
 
 

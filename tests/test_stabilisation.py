@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from course_utils import gan
+from course_utils import gan, pipeline
 from course_utils import stabilisation as st
 
 
@@ -217,3 +217,166 @@ def test_train_step_refuses_a_batch_norm_critic_and_shared_optimizer() -> None:
     critic = st.build_critic(width=2, image_shape=(8, 8, 1))
     with pytest.raises(ValueError, match="same object"):
         st.make_wgan_gp_train_step(generator, critic, g_opt, g_opt, latent_dim=4)
+
+
+# --------------------------------------------------------------------------- the paper's WGAN-GP
+
+
+def test_paper_hyper_parameters_and_optimizers() -> None:
+    assert st.WGAN_GP_PAPER == {"n_critic": 5, "gp_weight": 10.0, "learning_rate": 1e-4, "beta_1": 0.0, "beta_2": 0.9}
+    g_opt, c_opt = st.make_wgan_gp_optimizers()
+    assert g_opt is not c_opt
+    for opt in (g_opt, c_opt):
+        assert float(opt.learning_rate) == pytest.approx(1e-4)
+        assert opt.beta_1 == 0.0 and opt.beta_2 == 0.9
+
+
+def test_critic_batches_stacks_n_critic_batches() -> None:
+    images = np.arange(10 * 4 * 4, dtype=np.float32).reshape(10, 4, 4, 1)
+    dataset = tf.data.Dataset.from_tensor_slices(images).batch(2, drop_remainder=True)
+    stacked = list(st.critic_batches(dataset, 2))
+    assert len(stacked) == 2  # 5 batches of 2, grouped 2 at a time; the fifth is dropped
+    assert stacked[0].shape == (2, 2, 4, 4, 1)
+    np.testing.assert_array_equal(stacked[1][0], images[4:6])
+    with pytest.raises(ValueError, match="drop_remainder"):
+        st.critic_batches(tf.data.Dataset.from_tensor_slices(images).batch(3), 2)
+    with pytest.raises(ValueError, match="without labels"):
+        st.critic_batches(tf.data.Dataset.from_tensor_slices((images, np.zeros(10))).batch(2, drop_remainder=True), 2)
+    with pytest.raises(TypeError, match="tf.data.Dataset"):
+        st.critic_batches(images, 2)
+
+
+def _linear_critic_and_zero_generator(side: int) -> tuple[keras.Model, keras.Model]:
+    """A critic w . x (no bias) and a generator whose images are all 0, so the critic's gradient is known."""
+    image = keras.Input((side, side, 1))
+    critic = keras.Model(image, keras.layers.Dense(1, use_bias=False)(keras.layers.Flatten()(image)))
+    noise = keras.Input((4,))
+    flat = keras.layers.Dense(side * side, kernel_initializer="zeros", bias_initializer="zeros")(noise)
+    generator = keras.Model(noise, keras.layers.Reshape((side, side, 1))(flat))
+    return generator, critic
+
+
+@pytest.mark.parametrize("fresh", [True, False])
+def test_each_critic_update_uses_its_own_real_batch(fresh: bool) -> None:
+    # With no penalty, fakes that are 0 and plain SGD, critic update i moves w by lr * mean(real batch i):
+    # after n_critic updates w has moved by lr * (sum of the batch means) with fresh batches, and by
+    # lr * n_critic * (mean of the first batch) when the one batch is reused.
+    side, n_critic, lr = 3, 3, 0.1
+    generator, critic = _linear_critic_and_zero_generator(side)
+    w0 = critic.trainable_variables[0].numpy().copy()
+    step = st.make_wgan_gp_train_step(
+        generator,
+        critic,
+        keras.optimizers.SGD(lr),
+        keras.optimizers.SGD(lr),
+        latent_dim=4,
+        n_critic=n_critic,
+        gp_weight=0.0,
+        seed=0,
+        fresh_batches=fresh,
+    )
+    stack = np.random.default_rng(0).uniform(-1, 1, (n_critic, 5, side, side, 1)).astype(np.float32)
+    step(stack if fresh else stack[0])
+    means = stack.reshape(n_critic, 5, -1).mean(axis=1)  # the mean image of each batch, flattened
+    expected = lr * (means.sum(axis=0) if fresh else n_critic * means[0])
+    np.testing.assert_allclose(critic.trainable_variables[0].numpy().ravel() - w0.ravel(), expected, atol=1e-5)
+
+
+def test_fresh_batches_step_refuses_a_single_batch_and_vice_versa() -> None:
+    generator, critic = _linear_critic_and_zero_generator(3)
+    g_opt, c_opt = st.make_wgan_gp_optimizers()
+    fresh = st.make_wgan_gp_train_step(generator, critic, g_opt, c_opt, latent_dim=4, n_critic=2, fresh_batches=True)
+    with pytest.raises(ValueError, match="critic_batches"):
+        fresh(np.zeros((4, 3, 3, 1), np.float32))
+    with pytest.raises(ValueError, match="critic_batches"):
+        fresh(np.zeros((3, 4, 3, 3, 1), np.float32))  # 3 batches for 2 critic updates
+    g_opt, c_opt = st.make_wgan_gp_optimizers()
+    reused = st.make_wgan_gp_train_step(generator, critic, g_opt, c_opt, latent_dim=4, n_critic=2)
+    with pytest.raises(ValueError, match="fresh_batches=True"):
+        reused(np.zeros((2, 4, 3, 3, 1), np.float32))
+    with pytest.raises(TypeError, match="fresh_batches"):
+        st.make_wgan_gp_train_step(generator, critic, g_opt, c_opt, latent_dim=4, fresh_batches="yes")
+
+
+def test_paper_step_counts_five_critic_updates_per_generator_update() -> None:
+    keras.utils.set_random_seed(0)
+    generator = gan.build_generator(latent_dim=8, width=4, image_shape=(8, 8, 1))
+    critic = st.build_critic(width=4, image_shape=(8, 8, 1))
+    g_opt, c_opt = st.make_wgan_gp_optimizers()
+    paper = st.WGAN_GP_PAPER
+    step = st.make_wgan_gp_train_step(
+        generator,
+        critic,
+        g_opt,
+        c_opt,
+        latent_dim=8,
+        n_critic=paper["n_critic"],
+        gp_weight=paper["gp_weight"],
+        seed=0,
+        fresh_batches=True,
+    )
+    images = np.random.default_rng(0).integers(0, 256, (40, 8, 8), dtype=np.uint8)
+    stacked = st.critic_batches(pipeline.make_dataset(images, batch_size=4), paper["n_critic"])
+    out = step(next(iter(stacked)))
+    assert all(np.isfinite(float(v)) for v in out.values())
+    assert int(c_opt.iterations) == 5 and int(g_opt.iterations) == 1
+
+
+# --------------------------------------------------------------------------- the operator norm of a convolution
+
+
+def _dense_conv_matrix(kernel: np.ndarray, shape: tuple, strides: int, padding: str) -> np.ndarray:
+    """The convolution as a matrix, one column per input value, from TensorFlow applied to each basis image."""
+    basis = np.eye(int(np.prod(shape))).reshape(-1, *shape)
+    out = tf.nn.conv2d(basis, tf.constant(kernel, tf.float64), strides, padding.upper()).numpy()
+    return out.reshape(len(basis), -1).T
+
+
+@pytest.mark.parametrize(("strides", "padding"), [(1, "same"), (2, "same"), (1, "valid"), (2, "valid")])
+def test_conv_operator_norm_matches_the_svd_of_the_convolution_matrix(strides: int, padding: str) -> None:
+    from course_utils import conv
+
+    kernel = np.random.default_rng(strides).normal(size=(3, 3))
+    exact = np.linalg.norm(conv.conv_matrix((7, 6), kernel, stride=strides, padding=padding), 2)
+    assert st.conv_operator_norm(kernel, (7, 6), strides=strides, padding=padding) == pytest.approx(exact, rel=1e-6)
+    w = np.random.default_rng(5).normal(size=(5, 5, 2, 3))
+    exact = np.linalg.norm(_dense_conv_matrix(w, (6, 6, 2), strides, padding), 2)
+    assert st.conv_operator_norm(w, (6, 6, 2), strides=strides, padding=padding) == pytest.approx(exact, rel=1e-6)
+
+
+def test_spectral_norm_of_the_reshaped_kernel_is_not_the_convolutions_norm() -> None:
+    ones = np.ones((3, 3))
+    assert np.linalg.norm(st.kernel_matrix(ones[:, :, None, None]), 2) == pytest.approx(3.0)
+    assert st.conv_operator_norm(ones, (16, 16)) == pytest.approx(8.7968, abs=1e-3)
+    # with a stride as large as the kernel the patches do not overlap and the two agree
+    w = np.random.default_rng(0).normal(size=(2, 2, 3, 4))
+    assert st.conv_operator_norm(w, (8, 8, 3), strides=2) == pytest.approx(np.linalg.norm(st.kernel_matrix(w), 2))
+
+
+def test_conv_operator_norm_argument_errors() -> None:
+    with pytest.raises(ValueError, match="channel"):
+        st.conv_operator_norm(np.ones((3, 3, 2, 1)), (8, 8, 1))
+    with pytest.raises(ValueError, match="kernel must be"):
+        st.conv_operator_norm(np.ones(3), (8, 8))
+    with pytest.raises(ValueError, match="input_shape"):
+        st.conv_operator_norm(np.ones((3, 3)), 8)
+    with pytest.raises(ValueError, match="padding"):
+        st.conv_operator_norm(np.ones((3, 3)), (8, 8), padding="full")
+
+
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+def test_paper_step_runs_in_mixed_precision(policy: str, hardware_runs_any_precision) -> None:
+    # float16 wraps the optimizers in a loss-scale optimizer, built before the graph loop over critic updates
+    from course_utils import runtime
+
+    with runtime.training_precision(policy):
+        generator = gan.build_generator(latent_dim=8, width=4, image_shape=(8, 8, 1))
+        critic = st.build_critic(width=4, image_shape=(8, 8, 1))
+    g_opt, c_opt = st.make_wgan_gp_optimizers()
+    step = st.make_wgan_gp_train_step(
+        generator, critic, g_opt, c_opt, latent_dim=8, n_critic=3, seed=0, fresh_batches=True
+    )
+    out = step(np.random.default_rng(0).uniform(-1, 1, (3, 4, 8, 8, 1)).astype(np.float32))
+    assert all(np.isfinite(float(v)) for v in out.values())
+    if policy == "mixed_bfloat16":  # float16's loss scaling may skip the first updates while it finds its scale
+        assert int(c_opt.iterations) == 3 and int(g_opt.iterations) == 1
