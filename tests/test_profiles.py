@@ -67,3 +67,11 @@ def test_summary_lists_every_knob():
     for field in dataclasses.fields(Profile):
         if field.name not in ("name", "description"):
             assert field.name in summary
+
+
+def test_restoration_photos_keep_cifar10s_native_side_in_every_profile():
+    from course_utils.datasets import CIFAR10_SIDE
+
+    # Upscaled photos hold no more detail and make the restoration scores incomparable with work on CIFAR-10.
+    for name, profile in PROFILES.items():
+        assert profile.image_size == CIFAR10_SIDE, name
