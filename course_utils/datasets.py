@@ -61,6 +61,7 @@ STANDIN_DIGITS_DEFAULT = (6_000, 1_000)
 FALLBACK_TIMEOUT = 5.0
 #: A hidden ``.<name>.*.part`` file untouched for this long is left over from a killed download (seconds).
 STALE_PART_SECONDS = 15 * 60
+CIFAR10_SIDE = 32  #: side of CIFAR-10's photos; every profile's ``image_size`` keeps them at it (lessons 09-12)
 
 _HEX = frozenset("0123456789abcdef")
 _REACHABILITY_SECONDS = 30.0  # how long a network probe's answer is trusted
@@ -786,7 +787,7 @@ def load_natural_images(
     n_train: int,
     n_test: int,
     *,
-    size: int = 32,
+    size: int = CIFAR10_SIDE,
     source: str = "auto",
     seed: int = 0,
     verbose: bool = True,
@@ -794,8 +795,9 @@ def load_natural_images(
     """Small colour photos: CIFAR-10 when it can be had, else crops of scikit-image's photos; lesson 09.
 
     ``source`` is "auto", "cifar10" (raises :class:`DatasetUnavailable` when offline and not staged) or
-    "standin". CIFAR-10 images are resized to ``size`` when it is not 32. One line says which data was
-    used and why.
+    "standin". CIFAR-10 images are resized to ``size`` when it is not their native 32 (no profile asks for
+    that: resized photos would make the scores incomparable with work on CIFAR-10). One line says which data
+    was used and why.
     """
     n_train = check_positive_int("n_train", n_train)
     n_test = check_positive_int("n_test", n_test)
@@ -815,7 +817,8 @@ def load_natural_images(
         else:
             x_train, y_train = _subsample(n_train, x_train, y_train, seed=seed)
             x_test, y_test = _subsample(n_test, x_test, y_test, seed=seed + 1)
-            resized = "" if size == 32 else f", resized from 32x32 to {size}x{size}"
+            side = CIFAR10_SIDE
+            resized = "" if size == side else f", resized from {side}x{side} to {size}x{size}"
             if verbose:
                 print(f"Using CIFAR-10: {len(x_train):,} training and {len(x_test):,} test images{resized}.")
             entry = _entry("cifar10")

@@ -3,6 +3,11 @@
 A trained generator G maps a latent vector z to an image. To fill a hole, look for the z whose image G(z)
 agrees with the known pixels (mask == 1) and that stays plausible under the prior z ~ N(0, I); then paste
 G(z) into the hole (Yeh et al. 2017, Bora et al. 2017). Masks follow :mod:`course_utils.masks`: 1 = known.
+
+"Plausible" has more than one reading (:data:`PRIORS`): the ||z||² penalty pulls z towards the origin, the
+most likely single point, although a d-dimensional Gaussian sample almost never lies near it: its norm
+concentrates near √d (lesson 07). The "shell" penalty (||z|| − √d)² and the "sphere" constraint keep z
+where the samples are instead.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from course_utils.validation import check_choice, check_positive_int, describe
 __all__ = [
     "BLENDS",
     "NORMS",
+    "PRIORS",
     "LatentInpainting",
     "blend",
     "invert_generator",
@@ -27,10 +33,16 @@ __all__ = [
     "masked_reconstruction_loss",
     "poisson_blend",
     "prior_loss",
+    "project_to_sphere",
 ]
 
 NORMS = ("l2", "l1")  #: the reconstruction losses :func:`invert_generator` knows
 BLENDS = ("composite", "poisson")  #: the ways :func:`blend` pastes the generated image into the hole
+#: what keeps z plausible: a penalty ("gaussian" ||z||²/d, "shell" (||z|| − √d)²), a constraint ("sphere":
+#: ||z|| = √d after every step) or nothing ("none")
+PRIORS = ("gaussian", "shell", "sphere", "none")
+_PENALTIES = ("gaussian", "shell")  # the priors that add a weighted term to the objective
+DEFAULT_PRIOR_WEIGHT = 0.01  #: the weight of a penalty prior when none is given
 _BETA1, _BETA2, _EPSILON = 0.9, 0.999, 1e-7  # Adam's constants (Kingma and Ba 2015), as in Keras
 
 
@@ -54,10 +66,49 @@ def masked_reconstruction_loss(generated: Any, images: Any, masks: Any, *, norm:
     return tf.reduce_sum(masks * error, axis=(1, 2, 3)) / tf.maximum(known, 1.0)
 
 
-def prior_loss(z: Any) -> tf.Tensor:
-    """Per latent vector, ||z||² / latent_dim: about 1 for z ~ N(0, I), larger for unlikely z; lesson 12."""
+def prior_loss(z: Any, prior: str = "gaussian") -> tf.Tensor:
+    """Per latent vector (N, d), the prior's penalty, float32 (N,); lesson 12.
+
+    "gaussian": ||z||² / d, z's negative log-density times 2/d (about 1 for z ~ N(0, I), 0 at the origin).
+    "shell": (||z|| − √d)², small where Gaussian samples lie: for large d, ||z|| is close to N(√d, 1/2), so
+    this is the negative log-density of ||z|| up to a constant. "sphere" and "none" add no penalty: 0.
+    """
+    check_choice("prior", prior, PRIORS)
     z = tf.cast(z, tf.float32)
-    return tf.reduce_mean(tf.square(z), axis=-1)
+    if prior == "gaussian":
+        return tf.reduce_mean(tf.square(z), axis=-1)
+    if prior == "shell":
+        dim = tf.cast(tf.shape(z)[-1], tf.float32)
+        return tf.square(tf.norm(z, axis=-1) - tf.sqrt(dim))
+    return tf.zeros(tf.shape(z)[:-1], tf.float32)
+
+
+def project_to_sphere(z: Any) -> tf.Tensor:
+    """Each latent vector (N, d) scaled to norm √d, where Gaussian samples concentrate; lesson 12.
+
+    The direction is kept; a zero vector (no direction) stays zero rather than turning into NaN.
+    """
+    z = tf.cast(z, tf.float32)
+    dim = tf.cast(tf.shape(z)[-1], tf.float32)
+    return tf.sqrt(dim) * tf.math.l2_normalize(z, axis=-1, epsilon=1e-12)
+
+
+def _check_prior(prior: Any, prior_weight: Any) -> tuple[str, float]:
+    """The prior's name and its weight (the default for a penalty, 0 for a constraint or none)."""
+    if not isinstance(prior, str) or prior not in PRIORS:
+        raise ValueError(
+            f"prior must be one of {', '.join(repr(p) for p in PRIORS)}; got {prior!r}. 'gaussian' and 'shell' "
+            "are penalties weighted by prior_weight, 'sphere' keeps ||z|| = √d, 'none' leaves z free."
+        )
+    if prior_weight is None:
+        return prior, DEFAULT_PRIOR_WEIGHT if prior in _PENALTIES else 0.0
+    weight = _check_number("prior_weight", prior_weight, positive=False)
+    if prior not in _PENALTIES and weight > 0:
+        raise ValueError(
+            f"prior={prior!r} adds no penalty term, so prior_weight must be 0 or left out; got {prior_weight!r}. "
+            "Choose prior='gaussian' or prior='shell' for a weighted penalty."
+        )
+    return prior, weight
 
 
 # --------------------------------------------------------------------------- checks
@@ -112,9 +163,9 @@ def _check_targets(images: Any, masks: Any, image_shape: tuple[int, ...]) -> tup
 _STEPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # traced Adam steps, per generator
 
 
-def _adam_step(generator: keras.Model, discriminator: keras.Model | None, norm: str) -> Any:
+def _adam_step(generator: keras.Model, discriminator: keras.Model | None, norm: str, prior: str) -> Any:
     """One traced Adam update of z for this generator (reused across calls, so it is traced once per shape)."""
-    key = (None if discriminator is None else id(discriminator), norm)
+    key = (None if discriminator is None else id(discriminator), norm, prior)
     cache = _STEPS.setdefault(generator, {})
     if key in cache:
         return cache[key]
@@ -129,8 +180,8 @@ def _adam_step(generator: keras.Model, discriminator: keras.Model | None, norm: 
             tape.watch(z)
             generated = tf.cast(generator_ref()(z, training=False), tf.float32)
             reconstruction = masked_reconstruction_loss(generated, targets, masks, norm=norm)
-            prior = prior_loss(z)
-            total = reconstruction + prior_weight * prior
+            penalty = prior_loss(z, prior)
+            total = reconstruction + prior_weight * penalty
             if discriminator is not None:
                 logits = tf.reshape(tf.cast(discriminator(generated, training=False), tf.float32), (-1,))
                 total += perceptual_weight * tf.nn.softplus(-logits)
@@ -141,7 +192,9 @@ def _adam_step(generator: keras.Model, discriminator: keras.Model | None, norm: 
         m_hat = m / (1.0 - _BETA1**t)
         v_hat = v / (1.0 - _BETA2**t)
         z = z - learning_rate * m_hat / (tf.sqrt(v_hat) + _EPSILON)
-        return z, m, v, total, reconstruction, prior
+        if prior == "sphere":  # projected gradient descent: back onto the sphere after every step
+            z = project_to_sphere(z)
+        return z, m, v, total, reconstruction, penalty
 
     cache[key] = adam_step
     return adam_step
@@ -156,7 +209,8 @@ def invert_generator(
     *,
     steps: int,
     learning_rate: float = 0.05,
-    prior_weight: float = 0.01,
+    prior_weight: float | None = None,
+    prior: str = "gaussian",
     discriminator: keras.Model | None = None,
     perceptual_weight: float = 0.0,
     restarts: int = 1,
@@ -167,13 +221,17 @@ def invert_generator(
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Find z per image so G(z) matches its known pixels and z stays plausible (Adam, restarts); lesson 12.
 
-    Minimises, per image, masked_reconstruction_loss(G(z), x, m) + prior_weight · ||z||²/latent_dim
+    Minimises, per image, masked_reconstruction_loss(G(z), x, m) + prior_weight · prior_loss(z, prior)
     (+ perceptual_weight · softplus(−D(G(z))), the discriminator's "is it real?" loss of Yeh et al., when a
-    ``discriminator`` is given). ``images`` are in the generator's range ((N, H, W, C), e.g. [-1, 1] for a
-    tanh generator). Each of ``restarts`` random starts z ~ N(0, I) is optimised at once; per image the one
-    with the lowest final objective is kept. Returns z (N, latent_dim) float32 and a history dict:
-    "step" (L,), "loss"/"reconstruction"/"prior" (L, restarts) averaged over images, "final_loss" (N, restarts)
-    and "best_restart" (N,).
+    ``discriminator`` is given). ``prior`` is one of :data:`PRIORS`: the penalties "gaussian" (||z||²/d, the
+    default) and "shell" ((||z|| − √d)²) take ``prior_weight`` (default 0.01); "sphere" projects z onto
+    ||z|| = √d after every step and "none" leaves z free, both without a weight.
+
+    ``images`` are in the generator's range ((N, H, W, C), e.g. [-1, 1] for a tanh generator). Each of
+    ``restarts`` random starts z ~ N(0, I) is optimised at once; per image the one with the lowest final
+    objective is kept. Returns z (N, latent_dim) float32 and a history dict:
+    "step" (L,), "loss"/"reconstruction"/"prior"/"radius" (L, restarts) averaged over images (radius is
+    ||z||/√d: about 1 for Gaussian samples), "final_loss" (N, restarts) and "best_restart" (N,).
     """
     latent_dim, image_shape = _generator_shapes(generator)
     targets, mask = _check_targets(images, masks, image_shape)
@@ -181,7 +239,7 @@ def invert_generator(
     restarts = check_positive_int("restarts", restarts)
     seed = check_positive_int("seed", seed, minimum=0)
     learning_rate = _check_number("learning_rate", learning_rate, positive=True)
-    prior_weight = _check_number("prior_weight", prior_weight, positive=False)
+    prior, prior_weight = _check_prior(prior, prior_weight)
     perceptual_weight = _check_number("perceptual_weight", perceptual_weight, positive=False)
     check_choice("norm", norm, NORMS)
     log_every = max(1, steps // 50) if log_every is None else check_positive_int("log_every", log_every)
@@ -205,23 +263,29 @@ def invert_generator(
                 f"(latent size {latent_dim}); got {describe(start)}."
             )
         z0[0] = start
+    if prior == "sphere":
+        z0 = project_to_sphere(z0.reshape(-1, latent_dim)).numpy().reshape(z0.shape)
     # all restarts of all images form one batch: row r * n + i is restart r of image i
     tiled_targets = tf.constant(np.tile(targets, (restarts, 1, 1, 1)))
     tiled_masks = tf.constant(np.tile(mask, (restarts, 1, 1, 1)))
     use_d = discriminator is not None and perceptual_weight > 0
-    adam_step = _adam_step(generator, discriminator if use_d else None, norm)
+    adam_step = _adam_step(generator, discriminator if use_d else None, norm, prior)
     weights = tf.constant([learning_rate, prior_weight, perceptual_weight], tf.float32)
 
     z = tf.constant(z0.reshape(restarts * n, latent_dim))
     m_state, v_state = tf.zeros_like(z), tf.zeros_like(z)
-    logged: dict[str, list] = {"step": [], "loss": [], "reconstruction": [], "prior": []}
+    logged: dict[str, list] = {"step": [], "loss": [], "reconstruction": [], "prior": [], "radius": []}
+    root_d = float(np.sqrt(latent_dim))
     for step in range(1, steps + 1):
-        z, m_state, v_state, total, reconstruction, prior = adam_step(
+        before = z
+        z, m_state, v_state, total, reconstruction, penalty = adam_step(
             z, m_state, v_state, tf.constant(float(step)), tiled_targets, tiled_masks, weights
         )
         if step == 1 or step % log_every == 0 or step == steps:
             logged["step"].append(step - 1)  # the losses are those of z before this update
-            for key, value in (("loss", total), ("reconstruction", reconstruction), ("prior", prior)):
+            radius = tf.norm(before, axis=-1) / root_d
+            for key, value in (("loss", total), ("reconstruction", reconstruction), ("prior", penalty),
+                               ("radius", radius)):
                 logged[key].append(value.numpy().reshape(restarts, n).mean(axis=1))
     final = adam_step(z, m_state, v_state, tf.constant(1.0), tiled_targets, tiled_masks, weights)[3]
     final = final.numpy().reshape(restarts, n)  # the objective at the final z (its update is discarded)
@@ -325,14 +389,18 @@ def latent_inpaint(
     *,
     steps: int,
     learning_rate: float = 0.05,
-    prior_weight: float = 0.01,
+    prior_weight: float | None = None,
+    prior: str = "gaussian",
     restarts: int = 1,
     seed: int = 0,
     blend_method: str = "composite",
     discriminator: keras.Model | None = None,
     perceptual_weight: float = 0.0,
 ) -> LatentInpainting:
-    """Fill the holes of unit-range ``images`` with a tanh generator's best G(z), then blend; lesson 12."""
+    """Fill the holes of unit-range ``images`` with a tanh generator's best G(z), then blend; lesson 12.
+
+    The search is :func:`invert_generator`'s (``prior`` and ``prior_weight`` as there).
+    """
     check_choice("blend_method", blend_method, BLENDS)
     array = images.numpy() if hasattr(images, "numpy") else np.asarray(images)
     if array.ndim != 4 or not np.issubdtype(array.dtype, np.floating) or array.min() < 0 or array.max() > 1:
@@ -347,6 +415,7 @@ def latent_inpaint(
         steps=steps,
         learning_rate=learning_rate,
         prior_weight=prior_weight,
+        prior=prior,
         discriminator=discriminator,
         perceptual_weight=perceptual_weight,
         restarts=restarts,

@@ -16,10 +16,13 @@ import numpy as np
 
 from course_utils.validation import check_positive_int, describe
 
-__all__ = ["CUSTOM", "KernelExplorer", "filter_image"]
+__all__ = ["CUSTOM", "PIXEL_RATIO", "KernelExplorer", "filter_image", "png_size", "set_figure"]
 
 #: The preset name shown when the kernel was edited by hand and matches no preset.
 CUSTOM = "(custom)"
+#: Pictures hold this many pixels per displayed pixel along each side, so they stay sharp on high-density
+#: ("retina") screens; they are shown at the size the figure would have at its display dpi.
+PIXEL_RATIO = 2
 
 
 class _Value:
@@ -43,6 +46,32 @@ class _Value:
 
     def observe(self, callback: Callable[[dict], None], names: str = "value") -> None:
         self._observers.append(callback)
+
+
+def png_size(png: bytes) -> tuple[int, int]:
+    """The (width, height) in pixels of PNG bytes, read from the header; lessons 01, 04 and 09."""
+    if not isinstance(png, (bytes, bytearray)) or png[:8] != b"\x89PNG\r\n\x1a\n" or len(png) < 24:
+        raise ValueError(f"png must be the bytes of a PNG file; got {describe(png)}.")
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+
+
+def set_figure(picture: Any, fig: Any, *, dpi: int = 72, pixel_ratio: int = PIXEL_RATIO) -> bytes:
+    """Show a matplotlib figure in an ``ipywidgets.Image``, sharp on high-density screens; lessons 01 and 09.
+
+    The PNG is rendered at ``dpi * pixel_ratio`` and the widget is sized to the figure at ``dpi``, so the
+    picture keeps its size on the page and gains detail. Returns the PNG bytes.
+    """
+    from course_utils import viz
+
+    dpi = check_positive_int("dpi", dpi)
+    pixel_ratio = check_positive_int("pixel_ratio", pixel_ratio)
+    png = viz.figure_to_png(fig, dpi=dpi * pixel_ratio)
+    width, height = png_size(png)
+    picture.value = png
+    picture.layout.width = f"{round(width / pixel_ratio)}px"
+    picture.layout.height = "auto"  # with max_width, a narrow page shrinks the picture but keeps its shape
+    picture.layout.max_width = "100%"
+    return png
 
 
 def _ipywidgets() -> Any:
@@ -87,11 +116,14 @@ class PictureWidget:
 
     A subclass sets ``dpi`` and, when ipywidgets is there, ``picture`` (an ``ipywidgets.Image``), then
     defines :meth:`figure` (the current state as a matplotlib figure), :meth:`_build_widget` (the
-    controls laid out with the picture) and :meth:`_describe` (a one-line text). Setting a control's
-    ``.value`` in code redraws, so the widgets work without a browser (the tests drive them that way).
+    controls laid out above the picture, so the picture never covers them) and :meth:`_describe` (a
+    one-line text). Setting a control's ``.value`` in code redraws, so the widgets work without a browser
+    (the tests drive them that way). ``dpi`` sets the displayed size; the PNG holds ``pixel_ratio`` times
+    more pixels per side (:func:`set_figure`).
     """
 
     dpi: int = 72
+    pixel_ratio: int = PIXEL_RATIO
     picture: Any = None
     _ipw: Any = None
     _box: Any = None
@@ -107,20 +139,27 @@ class PictureWidget:
         return type(self).__name__
 
     def png(self) -> bytes:
-        """The current picture as PNG bytes."""
+        """The current picture as PNG bytes, at ``dpi * pixel_ratio``."""
         from course_utils import viz
 
-        return viz.figure_to_png(self.figure(), dpi=self.dpi)
+        return viz.figure_to_png(self.figure(), dpi=self.dpi * self.pixel_ratio)
+
+    def display_size(self, png: bytes) -> tuple[int, int]:
+        """The (width, height) at which ``png`` is shown: its pixels divided by ``pixel_ratio``."""
+        width, height = png_size(png)
+        return round(width / self.pixel_ratio), round(height / self.pixel_ratio)
 
     def _refresh(self) -> None:
         if self.picture is not None:
-            self.picture.value = self.png()
+            set_figure(self.picture, self.figure(), dpi=self.dpi, pixel_ratio=self.pixel_ratio)
 
     def show(self) -> None:
         """Display the current state as a plain picture (works without a browser)."""
         from IPython.display import Image, display
 
-        display(Image(data=self.png()))
+        png = self.png()
+        width, height = self.display_size(png)
+        display(Image(data=png, width=width, height=height))
 
     @property
     def widget(self) -> Any:
@@ -131,13 +170,18 @@ class PictureWidget:
             self._box = self._build_widget()
         return self._box
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        """Jupyter shows the widget; a viewer without widgets (GitHub, a static export) shows the PNG."""
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Jupyter shows the widget; a viewer without widgets (GitHub, a static export) shows the PNG.
+
+        Returns the data and the metadata that gives the PNG its displayed size.
+        """
         import base64
 
+        png = self.png()
+        width, height = self.display_size(png)
         bundle: dict[str, Any] = {
             "text/plain": self._describe(),
-            "image/png": base64.b64encode(self.png()).decode("ascii"),
+            "image/png": base64.b64encode(png).decode("ascii"),
         }
         widget = self.widget
         if widget is not None:  # the same message ipywidgets 7 and 8 send to show a widget
@@ -146,7 +190,7 @@ class PictureWidget:
                 "version_minor": 0,
                 "model_id": widget.model_id,
             }
-        return bundle
+        return bundle, {"image/png": {"width": width, "height": height}}
 
 
 class KernelExplorer(PictureWidget):
@@ -190,7 +234,8 @@ class KernelExplorer(PictureWidget):
         start = next(iter(self.presets))
         if self._ipw is not None:
             ipw = self._ipw
-            self.preset = ipw.Dropdown(options=names, value=start, description="preset")
+            self.preset = ipw.Dropdown(options=names, value=start, description="preset",
+                                       layout=ipw.Layout(width="16em", min_width="12em"))
             self.cells = [
                 [ipw.FloatText(value=float(first[r, c]), step=0.1, layout=ipw.Layout(width="5.5em"))
                  for c in range(self.size)]
@@ -292,7 +337,9 @@ class KernelExplorer(PictureWidget):
             layout=ipw.Layout(grid_template_columns=f"repeat({self.size}, 6em)"),
         )
         note = ipw.HTML("<b>kernel</b>: type a number, press Enter")
-        return ipw.HBox([ipw.VBox([self.preset, note, grid]), self.picture])
+        # The controls sit above the picture, never beside it: a wide picture could squeeze or cover them.
+        controls = ipw.HBox([self.preset, ipw.VBox([note, grid])], layout=ipw.Layout(flex_flow="row wrap"))
+        return ipw.VBox([controls, self.picture])
 
     def _describe(self) -> str:
         return f"KernelExplorer({self.size}x{self.size} kernel, preset {self.preset.value!r})"

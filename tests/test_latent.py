@@ -65,6 +65,65 @@ def test_masked_loss_and_prior_match_numpy():
     np.testing.assert_allclose(latent.prior_loss(z).numpy(), (z**2).sum(axis=1) / 5, rtol=1e-5)
 
 
+def test_the_priors_match_their_formulas():
+    rng = np.random.default_rng(9)
+    z = rng.normal(size=(4, 25))
+    norms = np.linalg.norm(z, axis=1)
+    np.testing.assert_allclose(latent.prior_loss(z, "gaussian").numpy(), norms**2 / 25, rtol=1e-5)
+    np.testing.assert_allclose(latent.prior_loss(z, "shell").numpy(), (norms - 5.0) ** 2, rtol=1e-4, atol=1e-6)
+    for prior in ("sphere", "none"):
+        np.testing.assert_array_equal(latent.prior_loss(z, prior).numpy(), np.zeros(4))
+    projected = latent.project_to_sphere(z).numpy()
+    np.testing.assert_allclose(np.linalg.norm(projected, axis=1), 5.0, rtol=1e-5)
+    np.testing.assert_allclose(projected / 5.0, z / norms[:, None], rtol=1e-5)  # the direction is kept
+    assert np.all(latent.project_to_sphere(np.zeros((1, 25))).numpy() == 0)  # no NaN from a zero vector
+
+
+def test_the_shell_prior_is_smallest_where_gaussian_samples_lie():
+    z = np.random.default_rng(10).normal(size=(2000, 64))
+    shell = latent.prior_loss(z, "shell").numpy()
+    assert abs(shell.mean() - 0.5) < 0.05  # ||z|| ~ N(sqrt(d), 1/2): E(||z|| - sqrt(d))^2 is about 1/2
+    origin = latent.prior_loss(np.zeros((1, 64)), "shell").numpy()[0]
+    assert origin == pytest.approx(64.0)  # the gaussian penalty's best point is the shell's worst
+    assert latent.prior_loss(np.zeros((1, 64)), "gaussian").numpy()[0] == 0.0
+
+
+def test_each_prior_keeps_z_where_it_says():
+    generator, _ = linear_generator()
+    masks = top_half_masks(3)
+    images = generator(np.full((3, LATENT), 2.0, np.float32)).numpy()  # ||z_true|| = 2 sqrt(d): far out
+    radius = {}
+    for prior in latent.PRIORS:
+        weight = 1.0 if prior in ("gaussian", "shell") else None
+        z, history = latent.invert_generator(generator, images, masks, steps=300, prior=prior, prior_weight=weight)
+        radius[prior] = np.linalg.norm(z, axis=1) / np.sqrt(LATENT)
+        assert history["radius"].shape == history["loss"].shape
+        if prior == "none":
+            np.testing.assert_allclose(z, 2.0, atol=1e-2)  # nothing holds the search back from the true z
+        if prior == "sphere":
+            np.testing.assert_allclose(history["radius"], 1.0, rtol=1e-5)  # on the sphere from the start
+    np.testing.assert_allclose(radius["sphere"], 1.0, rtol=1e-5)
+    assert np.all((radius["shell"] > 1.0) & (radius["shell"] < radius["none"]))  # pulled to the shell, not past
+    assert np.all(radius["gaussian"] < radius["shell"])  # the gaussian penalty pulls further in, to the origin
+
+
+def test_prior_arguments_are_explained():
+    generator, _ = linear_generator()
+    images, masks = np.zeros((2, SIDE, SIDE, 1), np.float32), top_half_masks(2)
+    with pytest.raises(ValueError, match=r"prior must be one of 'gaussian', 'shell', 'sphere', 'none'; got 'l2'"):
+        latent.invert_generator(generator, images, masks, steps=1, prior="l2")
+    with pytest.raises(ValueError, match=r"prior='sphere' adds no penalty term, so prior_weight must be 0"):
+        latent.invert_generator(generator, images, masks, steps=1, prior="sphere", prior_weight=0.01)
+    with pytest.raises(ValueError, match=r"prior_weight must be a number >= 0; got -1"):
+        latent.invert_generator(generator, images, masks, steps=1, prior="shell", prior_weight=-1)
+    with pytest.raises(ValueError, match="prior must be one of"):
+        latent.latent_inpaint(generator, images + 0.5, masks, steps=1, prior="uniform")
+    with pytest.raises(ValueError, match="prior"):
+        latent.prior_loss(np.zeros((1, 3)), "Gaussian")
+    z, _ = latent.invert_generator(generator, images, masks, steps=1, prior="none", prior_weight=0)
+    assert z.shape == (2, LATENT)
+
+
 def test_prior_pulls_z_towards_zero():
     generator, _ = linear_generator()
     masks = top_half_masks(3)

@@ -88,3 +88,11 @@ def test_a_knob_of_the_wrong_kind_is_refused_by_name(change, message):
 def test_a_profile_name_that_is_not_text_is_explained():
     with pytest.raises(TypeError, match="The profile name must be text, one of 'smoke', 'cpu', 'gpu'; got 3"):
         get_profile(3)
+
+
+def test_restoration_photos_keep_cifar10s_native_side_in_every_profile():
+    from course_utils.datasets import CIFAR10_SIDE
+
+    # Upscaled photos hold no more detail and make the restoration scores incomparable with work on CIFAR-10.
+    for name, profile in PROFILES.items():
+        assert profile.image_size == CIFAR10_SIDE, name

@@ -139,6 +139,7 @@ def test_scrubber_follows_its_slider_headless():
     scrubber.slider.value = 2
     assert scrubber.snapshot is run.snapshots[2]
     assert scrubber.png()[:8] == b"\x89PNG\r\n\x1a\n" and scrubber.png() != before
-    assert "image/png" in scrubber._repr_mimebundle_()
+    data, metadata = scrubber._repr_mimebundle_()  # the PNG, and the size it is shown at
+    assert "image/png" in data and metadata["image/png"]["width"] > 0
     with pytest.raises(TypeError, match="run must be a ToyRun"):
         toygan.SnapshotScrubber("not a run")
