@@ -12,6 +12,7 @@ import pytest
 from benchmarks import (
     common,
     cpu_precision,
+    dcgan_robustness,
     dcgan_throughput,
     inpainter_throughput,
     suite_time,
@@ -136,6 +137,16 @@ def test_time_to_quality_runs_and_saves():
     assert figures["course_config"]["precision"] == runtime.training_policy("mixed_bfloat16")
     assert figures["tutorial_config"]["precision"] == "float32"
     assert keras.mixed_precision.global_policy().name == "float32"
+
+
+def test_dcgan_robustness_runs_and_saves_both_inits_raw_and_averaged():
+    figures = dcgan_robustness.main(["--tiny", "--source", "standin"])
+    saved = _saved("dcgan_robustness")
+    assert {(r["init"], r["sampled_from"]) for r in saved["runs"]} == {
+        (init, sampled) for init in dcgan_robustness.INITS for sampled in ("raw", "ema")
+    }
+    assert {"fid", "precision", "recall", "unsure", "smallest_class"} <= set(figures["summary"][0])
+    assert figures["precision"] == runtime.training_policy("mixed_bfloat16")
 
 
 def test_time_to_quality_finds_the_first_checkpoint_at_the_target():

@@ -67,8 +67,8 @@ def test_parameter_count_matches_formula() -> None:
 
 
 def test_output_ranges_and_dtypes() -> None:
-    generator = gan.build_generator(latent_dim=8, width=4)
-    # big noise drives the tanh to saturation: the output must still stay in [-1, 1]
+    generator = gan.build_generator(latent_dim=8, width=4, init_std=1.0)
+    # big weights drive the tanh to saturation: the output must still stay in [-1, 1]
     images = generator(50.0 * gan.sample_noise(16, 8, seed=1), training=True).numpy()
     assert images.dtype == np.float32
     assert images.min() >= -1.0 and images.max() <= 1.0 and images.std() > 0.1
@@ -168,3 +168,25 @@ def test_clear_errors(call, error: type, words: str) -> None:
     with pytest.raises(error, match=None) as info:
         call()
     assert words in str(info.value)
+
+
+def test_kernels_start_from_the_papers_normal_and_dropout_can_be_left_out() -> None:
+    keras.utils.set_random_seed(0)
+    generator = gan.build_generator(latent_dim=16, width=32)
+    discriminator = gan.build_discriminator(width=32)
+    for model in (generator, discriminator):
+        for layer in model.layers:
+            if hasattr(layer, "kernel"):
+                kernel = layer.kernel.numpy()
+                assert abs(kernel.mean()) < 0.004 and kernel.std() == pytest.approx(gan.INIT_STD, rel=0.1), layer.name
+    glorot = gan.build_generator(latent_dim=16, width=32, init_std=None)
+    # Glorot uniform: std sqrt(2 / (fan_in + fan_out)) = sqrt(2 / (25 * 33)) = 0.049 for the last layer
+    assert glorot.get_layer("up2").kernel.numpy().std() > 1.5 * gan.INIT_STD
+    dropouts = [layer.name for layer in discriminator.layers if isinstance(layer, keras.layers.Dropout)]
+    assert dropouts == ["down0_dropout", "down1_dropout"]
+    plain = gan.build_discriminator(width=8, dropout=0)
+    assert not any(isinstance(layer, keras.layers.Dropout) for layer in plain.layers)
+    with pytest.raises(ValueError, match="init_std must be a positive number"):
+        gan.build_generator(latent_dim=4, width=4, init_std=0)
+    with pytest.raises(ValueError, match=r"dropout must be a rate in \[0, 1\)"):
+        gan.build_discriminator(width=4, dropout=1.0)
