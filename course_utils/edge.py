@@ -7,17 +7,19 @@
 * :func:`convert` turns a Keras model (exported first) or a SavedModel folder into a ``.tflite`` flatbuffer,
   with no quantisation, dynamic-range (int8 weights), float16 weights, or full-integer int8 quantisation
   calibrated on a representative dataset.
-* :class:`TFLiteModel` runs the flatbuffer with LiteRT's interpreter and is called like the Keras model:
-  ``model(noise)`` or ``model([image, mask])``. It quantises int8 inputs and dequantises int8 outputs.
+* :class:`TFLiteModel` runs the flatbuffer with TensorFlow's interpreter (or LiteRT's, on request) and is
+  called like the Keras model: ``model(noise)`` or ``model([image, mask])``. It quantises int8 inputs and
+  dequantises int8 outputs.
 * :func:`latency` and :func:`latencies` time functions (the second interleaved, so a ratio stays fair on a
   busy machine); :func:`compare` measures how far a converted model's outputs are from the Keras model's.
-
 * :func:`float_tolerance` is how far a float32 conversion may differ from Keras: float32 rounding, counted.
 
 TensorFlow Lite is now called LiteRT; its interpreter lives in the ``ai_edge_litert`` package, which runs the
-same ``.tflite`` files (:func:`interpreter_runtime` says which one runs). Where that package does not install
-(Intel Macs, Colab without it), ``tf.lite.Interpreter`` runs them instead; it warns that it is deprecated, and
-that one warning is silenced here.
+same ``.tflite`` files. ``tf.lite.Interpreter`` is the default here (it warns that it is deprecated, and that one
+warning is silenced): LiteRT 2.3's int8 DIV kernel refuses a division by a quantised zero, which lesson 10's
+partial convolution performs in fully int8 form, whereas ``tf.lite`` runs it (the result is then multiplied by 0).
+``TFLiteModel(data, runtime="litert")`` uses LiteRT where ``ai-edge-litert`` is installed;
+:func:`interpreter_runtime` names what runs.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ __all__ = [
     "convert",
     "export_saved_model",
     "float_tolerance",
+    "RUNTIMES",
     "interpreter_runtime",
     "latencies",
     "latency",
@@ -235,9 +238,25 @@ def _litert() -> Any:
     return interpreter
 
 
-def interpreter_runtime() -> str:
-    """Which interpreter runs the .tflite files here: LiteRT (``ai_edge_litert``) or ``tf.lite``; lesson 15."""
-    if _litert() is not None:
+#: The interpreters :class:`TFLiteModel` can use: TensorFlow's ``tf.lite`` (the default) or LiteRT's.
+RUNTIMES = ("tflite", "litert")
+
+
+def _litert_or_error() -> Any:
+    module = _litert()
+    if module is None:
+        raise ImportError(
+            "runtime='litert' needs LiteRT's interpreter: pip install ai-edge-litert (wheels for Linux and "
+            "Apple-silicon macOS), or use runtime='tflite', TensorFlow's interpreter, which runs the same files."
+        )
+    return module
+
+
+def interpreter_runtime(runtime: str = "tflite") -> str:
+    """The interpreter ``runtime`` stands for, with its version: tf.lite or LiteRT (ai_edge_litert); lesson 15."""
+    check_choice("runtime", runtime, RUNTIMES)
+    if runtime == "litert":
+        _litert_or_error()
         from importlib.metadata import PackageNotFoundError, version
 
         try:
@@ -246,16 +265,19 @@ def interpreter_runtime() -> str:
             return "LiteRT (ai_edge_litert)"
     import tensorflow as tf
 
-    return f"tf.lite.Interpreter (TensorFlow {tf.__version__}; install ai-edge-litert to use LiteRT)"
+    return f"tf.lite.Interpreter (TensorFlow {tf.__version__})"
 
 
-def _interpreter(data: bytes, *, num_threads: int | None = None, delegates: bool = True) -> Any:
-    """A LiteRT interpreter for ``data`` (``tf.lite.Interpreter`` where LiteRT is not installed).
+def _interpreter(
+    data: bytes, *, runtime: str = "tflite", num_threads: int | None = None, delegates: bool = True
+) -> Any:
+    """An interpreter for ``data``: TensorFlow's ``tf.lite.Interpreter`` or LiteRT's (``runtime='litert'``).
 
     ``delegates=False`` runs the built-in kernels only (no XNNPACK), which keeps constant tensors readable.
     """
-    module = _litert()
-    if module is not None:
+    check_choice("runtime", runtime, RUNTIMES)
+    if runtime == "litert":
+        module = _litert_or_error()
         options: dict[str, Any] = (
             {}
             if delegates
@@ -278,7 +300,8 @@ class TFLiteModel:
     """A TFLite model called like the Keras model it came from: ``m(x)`` or ``m([image, mask])``; lesson 15.
 
     Inputs are matched by name through the model's serving signature (a list is taken in the order of
-    ``input_names``, which follows the Keras model's inputs; a dict is matched by name). int8 inputs are
+    ``input_names``, which follows the Keras model's inputs; a dict is matched by name). ``runtime`` is
+    ``"tflite"`` (TensorFlow's interpreter) or ``"litert"`` (LiteRT's, if installed). int8 inputs are
     quantised with q = round(x / scale) + zero_point, clipped to [-128, 127], and int8 outputs dequantised
     with x = scale · (q - zero_point), so the caller always works in float32. Batches larger than
     ``batch_size`` run in chunks.
@@ -291,6 +314,7 @@ class TFLiteModel:
         input_names: Iterable[str] | None = None,
         batch_size: int = 64,
         num_threads: int | None = None,
+        runtime: str = "tflite",
     ) -> None:
         if isinstance(data, (str, Path)):
             data = Path(data).read_bytes()
@@ -299,10 +323,11 @@ class TFLiteModel:
         self.data = bytes(data)
         self.batch_size = check_positive_int("batch_size", batch_size)
         with native_stderr_silenced():  # the runtime's C++ start-up notes
-            self.interpreter = _interpreter(self.data, num_threads=num_threads)
+            self.interpreter = _interpreter(self.data, runtime=runtime, num_threads=num_threads)
             signatures = self.interpreter.get_signature_list()
             self.signature = "serving_default" if "serving_default" in signatures else next(iter(signatures), "")
             self._runner = self.interpreter.get_signature_runner(self.signature) if signatures else None
+        self.runtime = runtime
         if self._runner is None:
             raise ValueError("this TFLite model has no signature; convert it with edge.convert().")
         self.input_details: dict[str, dict[str, Any]] = self._runner.get_input_details()

@@ -94,6 +94,22 @@ def test_generator_converts_and_matches_in_chunks():
     np.testing.assert_allclose(tflite(noise), model(noise, training=False).numpy(), atol=1e-5)
 
 
+def test_runtimes(conv_model, conv_inputs):
+    data = edge.convert(conv_model)
+    assert edge.TFLiteModel(data).runtime == "tflite"
+    assert edge.interpreter_runtime().startswith("tf.lite.Interpreter (TensorFlow ")
+    with pytest.raises(ValueError, match="must be one of"):
+        edge.TFLiteModel(data, runtime="onnx")
+    if edge._litert() is None:
+        with pytest.raises(ImportError, match="pip install ai-edge-litert"):
+            edge.TFLiteModel(data, runtime="litert")
+        return
+    litert = edge.TFLiteModel(data, runtime="litert")  # LiteRT runs the same file to the same numbers
+    assert edge.interpreter_runtime("litert").startswith("LiteRT (ai_edge_litert")
+    expected = conv_model(conv_inputs).numpy()
+    assert np.abs(litert(conv_inputs) - expected).max() <= edge.float_tolerance(conv_model, float(np.ptp(expected)))
+
+
 def test_save_tflite_is_atomic_under_runs(tmp_path, monkeypatch, conv_model):
     monkeypatch.setenv("COURSE_RUNS_DIR", str(tmp_path))
     data = edge.convert(conv_model)
