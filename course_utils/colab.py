@@ -62,7 +62,8 @@ if "google.colab" in sys.modules:  # on Colab: fetch the course once, then work 
     if not os.path.isdir("{COLAB_COURSE_DIR}"):
         subprocess.run(["git", "clone", "--depth", "1", COURSE_REPOSITORY, "{COLAB_COURSE_DIR}"], check=True)
         # Colab already has TensorFlow and the other libraries: install only the course's helpers.
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "-e", "{COLAB_COURSE_DIR}"])
+        install = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "-e", "{COLAB_COURSE_DIR}"]
+        subprocess.run(install, check=True)  # a failed install stops here, with pip's message above
     os.chdir("{COLAB_COURSE_DIR}/notebooks")
 if os.path.isdir("../course_utils") and os.path.abspath("..") not in sys.path:
     sys.path.insert(0, os.path.abspath(".."))  # the course's helpers, even without `pip install -e .`

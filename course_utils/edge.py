@@ -7,13 +7,19 @@
 * :func:`convert` turns a Keras model (exported first) or a SavedModel folder into a ``.tflite`` flatbuffer,
   with no quantisation, dynamic-range (int8 weights), float16 weights, or full-integer int8 quantisation
   calibrated on a representative dataset.
-* :class:`TFLiteModel` runs the flatbuffer with ``tf.lite.Interpreter`` and is called like the Keras model:
-  ``model(noise)`` or ``model([image, mask])``. It quantises int8 inputs and dequantises int8 outputs.
+* :class:`TFLiteModel` runs the flatbuffer with TensorFlow's interpreter (or LiteRT's, on request) and is
+  called like the Keras model: ``model(noise)`` or ``model([image, mask])``. It quantises int8 inputs and
+  dequantises int8 outputs.
 * :func:`latency` and :func:`latencies` time functions (the second interleaved, so a ratio stays fair on a
   busy machine); :func:`compare` measures how far a converted model's outputs are from the Keras model's.
+* :func:`float_tolerance` is how far a float32 conversion may differ from Keras: float32 rounding, counted.
 
 TensorFlow Lite is now called LiteRT; its interpreter lives in the ``ai_edge_litert`` package, which runs the
-same ``.tflite`` files. ``tf.lite.Interpreter`` still works here and warns that it is deprecated.
+same ``.tflite`` files. ``tf.lite.Interpreter`` is the default here (it warns that it is deprecated, and that one
+warning is silenced): LiteRT 2.3's int8 DIV kernel refuses a division by a quantised zero, which lesson 10's
+partial convolution performs in fully int8 form, whereas ``tf.lite`` runs it (the result is then multiplied by 0).
+``TFLiteModel(data, runtime="litert")`` uses LiteRT where ``ai-edge-litert`` is installed;
+:func:`interpreter_runtime` names what runs.
 """
 
 from __future__ import annotations
@@ -38,9 +44,14 @@ __all__ = [
     "QUANTISATIONS",
     "Latency",
     "TFLiteModel",
+    "FLOAT32_EPS",
+    "accumulations",
     "compare",
     "convert",
     "export_saved_model",
+    "float_tolerance",
+    "RUNTIMES",
+    "interpreter_runtime",
     "latencies",
     "latency",
     "quantised_weights",
@@ -50,7 +61,8 @@ __all__ = [
 #: The quantisation modes of :func:`convert`.
 QUANTISATIONS = ("none", "dynamic", "float16", "int8")
 
-#: The interpreter's deprecation warning (LiteRT replaces ``tf.lite.Interpreter``): filtered, the lesson explains it.
+#: The fallback interpreter's deprecation warning (LiteRT replaces ``tf.lite.Interpreter``): filtered, the lesson
+#: says which interpreter ran.
 _DEPRECATION = r"(?s).*tf\.lite\.Interpreter is deprecated.*"
 _FIRST_RUN = [True]  # emptied after the first run of any TFLiteModel in this process
 
@@ -217,11 +229,79 @@ def save_tflite(data: bytes, path: str | Path) -> Path:
 # --------------------------------------------------------------------------- the interpreter
 
 
+def _litert() -> Any:
+    """The ``ai_edge_litert.interpreter`` module, or None where LiteRT is not installed."""
+    try:
+        from ai_edge_litert import interpreter
+    except ImportError:
+        return None
+    return interpreter
+
+
+#: The interpreters :class:`TFLiteModel` can use: TensorFlow's ``tf.lite`` (the default) or LiteRT's.
+RUNTIMES = ("tflite", "litert")
+
+
+def _litert_or_error() -> Any:
+    module = _litert()
+    if module is None:
+        raise ImportError(
+            "runtime='litert' needs LiteRT's interpreter: pip install ai-edge-litert (wheels for Linux and "
+            "Apple-silicon macOS), or use runtime='tflite', TensorFlow's interpreter, which runs the same files."
+        )
+    return module
+
+
+def interpreter_runtime(runtime: str = "tflite") -> str:
+    """The interpreter ``runtime`` stands for, with its version: tf.lite or LiteRT (ai_edge_litert); lesson 16."""
+    check_choice("runtime", runtime, RUNTIMES)
+    if runtime == "litert":
+        _litert_or_error()
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return f"LiteRT (ai_edge_litert {version('ai-edge-litert')})"
+        except PackageNotFoundError:
+            return "LiteRT (ai_edge_litert)"
+    import tensorflow as tf
+
+    return f"tf.lite.Interpreter (TensorFlow {tf.__version__})"
+
+
+def _interpreter(
+    data: bytes, *, runtime: str = "tflite", num_threads: int | None = None, delegates: bool = True
+) -> Any:
+    """An interpreter for ``data``: TensorFlow's ``tf.lite.Interpreter`` or LiteRT's (``runtime='litert'``).
+
+    ``delegates=False`` runs the built-in kernels only (no XNNPACK), which keeps constant tensors readable.
+    """
+    check_choice("runtime", runtime, RUNTIMES)
+    if runtime == "litert":
+        module = _litert_or_error()
+        options: dict[str, Any] = (
+            {}
+            if delegates
+            else {"experimental_op_resolver_type": module.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES}
+        )
+        return module.Interpreter(model_content=data, num_threads=num_threads, **options)
+    import tensorflow as tf
+
+    options = (
+        {}
+        if delegates
+        else {"experimental_op_resolver_type": tf.lite.experimental.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES}
+    )
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=_DEPRECATION)
+        return tf.lite.Interpreter(model_content=data, num_threads=num_threads, **options)
+
+
 class TFLiteModel:
     """A TFLite model called like the Keras model it came from: ``m(x)`` or ``m([image, mask])``; lesson 16.
 
     Inputs are matched by name through the model's serving signature (a list is taken in the order of
-    ``input_names``, which follows the Keras model's inputs; a dict is matched by name). int8 inputs are
+    ``input_names``, which follows the Keras model's inputs; a dict is matched by name). ``runtime`` is
+    ``"tflite"`` (TensorFlow's interpreter) or ``"litert"`` (LiteRT's, if installed). int8 inputs are
     quantised with q = round(x / scale) + zero_point, clipped to [-128, 127], and int8 outputs dequantised
     with x = scale · (q - zero_point), so the caller always works in float32. Batches larger than
     ``batch_size`` run in chunks.
@@ -234,22 +314,20 @@ class TFLiteModel:
         input_names: Iterable[str] | None = None,
         batch_size: int = 64,
         num_threads: int | None = None,
+        runtime: str = "tflite",
     ) -> None:
-        import tensorflow as tf
-
         if isinstance(data, (str, Path)):
             data = Path(data).read_bytes()
         if not isinstance(data, (bytes, bytearray)) or not data:
             raise TypeError(f"data must be TFLite bytes (from convert()) or a .tflite path; got {describe(data)}.")
         self.data = bytes(data)
         self.batch_size = check_positive_int("batch_size", batch_size)
-        # the interpreter's deprecation warning (LiteRT) and C++ messages are hidden; the lesson explains them
-        with warnings.catch_warnings(), native_stderr_silenced():
-            warnings.filterwarnings("ignore", message=_DEPRECATION)
-            self.interpreter = tf.lite.Interpreter(model_content=self.data, num_threads=num_threads)
+        with native_stderr_silenced():  # the runtime's C++ start-up notes
+            self.interpreter = _interpreter(self.data, runtime=runtime, num_threads=num_threads)
             signatures = self.interpreter.get_signature_list()
             self.signature = "serving_default" if "serving_default" in signatures else next(iter(signatures), "")
             self._runner = self.interpreter.get_signature_runner(self.signature) if signatures else None
+        self.runtime = runtime
         if self._runner is None:
             raise ValueError("this TFLite model has no signature; convert it with edge.convert().")
         self.input_details: dict[str, dict[str, Any]] = self._runner.get_input_details()
@@ -341,16 +419,10 @@ class TFLiteModel:
 
 def quantised_weights(data: bytes) -> list[dict[str, Any]]:
     """The int8 constant tensors of a TFLite model: name, values, scales, zero points, axis; lesson 16."""
-    import tensorflow as tf
-
     if not isinstance(data, (bytes, bytearray)) or not data:
         raise TypeError(f"data must be TFLite bytes from convert(); got {describe(data)}.")
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=_DEPRECATION)
-        interpreter = tf.lite.Interpreter(
-            model_content=bytes(data),
-            experimental_op_resolver_type=tf.lite.experimental.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
-        )
+    with native_stderr_silenced():
+        interpreter = _interpreter(bytes(data), delegates=False)
     interpreter.allocate_tensors()
     found = []
     for details in interpreter.get_tensor_details():
@@ -426,6 +498,55 @@ def latency(fn: Callable[[Any], Any], inputs: Any, *, repeats: int = 20, warmup:
     if not callable(fn):
         raise TypeError(f"fn must be a function; got {describe(fn)}.")
     return latencies({"fn": fn}, inputs, repeats=repeats, warmup=warmup)["fn"]
+
+
+#: float32's machine epsilon, 2**-23: one rounding moves a float32 result by at most half of this, relatively.
+FLOAT32_EPS = float(np.finfo(np.float32).eps)
+
+
+def _weighted_layers(model: Any) -> Iterator[Any]:
+    """The layers of a model (nested models included) that hold a kernel."""
+    for layer in model.layers:
+        if hasattr(layer, "layers"):
+            yield from _weighted_layers(layer)
+        elif getattr(layer, "kernel", None) is not None:
+            yield layer
+
+
+def accumulations(model: Any) -> int:
+    """How many products a float32 output of ``model`` sums on its way: the fan-ins of its layers, added; lesson 16.
+
+    A layer with a kernel (Dense, Conv2D, Conv2DTranspose, lesson 10's PartialConv2D) sums ``fan_in`` products
+    for each output value: kernel entries per output channel (for a transposed convolution an upper bound).
+    Each layer also adds one rounding of its own (bias, folded batch norm, activation), counted as one more.
+    """
+    import keras
+
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"model must be a Keras model; got {describe(model)}.")
+    total = 0
+    for layer in _weighted_layers(model):
+        shape = tuple(int(n) for n in layer.kernel.shape)
+        outputs = int(getattr(layer, "filters", None) or getattr(layer, "units", None) or shape[-1])
+        total += int(np.prod(shape)) // outputs + 1
+    if total == 0:
+        raise ValueError(f"{model.name} has no layer with a kernel (Dense, Conv2D...): nothing to count.")
+    return total
+
+
+def float_tolerance(model: Any, output_range: float) -> float:
+    """The largest |Keras − float TFLite| that float32 rounding explains: eps × accumulations × range; lesson 16.
+
+    A float32 sum of n products, added in another order (TFLite's kernels, batch norm folded into the
+    weights), can differ by about n roundings of eps = 2**-23 relative to the size of its terms; errors of
+    successive layers add up, so the bound grows with :func:`accumulations` and with the scale of the
+    output (``output_range``: max − min of the Keras outputs, as :func:`compare` reports it). A converted
+    model that differs by more than this computes something else; one within it is the same function.
+    """
+    output_range = float(output_range)
+    if not np.isfinite(output_range) or output_range < 0:
+        raise ValueError(f"output_range must be a finite number >= 0 (max - min of the outputs); got {output_range!r}.")
+    return FLOAT32_EPS * accumulations(model) * max(output_range, 1e-12)
 
 
 def compare(keras_model: Any, tflite_model: Any, inputs: Any) -> dict[str, float]:

@@ -78,15 +78,29 @@ def test_drive_folder_must_be_relative(bad):
 
 
 def test_bootstrap_clones_and_installs_on_colab(fake_colab, monkeypatch):
-    commands, moves = [], []
-    monkeypatch.setattr(subprocess, "run", lambda cmd, **kw: commands.append(cmd))
+    commands, options, moves = [], [], []
+    monkeypatch.setattr(subprocess, "run", lambda cmd, **kw: commands.append(cmd) or options.append(kw))
     monkeypatch.setattr(os, "chdir", moves.append)
     real_isdir = os.path.isdir
     monkeypatch.setattr(os.path, "isdir", lambda p: False if p == colab.COLAB_COURSE_DIR else real_isdir(p))
     exec(compile(colab.bootstrap_source(), "<bootstrap>", "exec"), {})
     assert commands[0] == ["git", "clone", "--depth", "1", colab.repository_url(), colab.COLAB_COURSE_DIR]
     assert commands[1][1:] == ["-m", "pip", "install", "-q", "--no-deps", "-e", colab.COLAB_COURSE_DIR]
+    assert all(kw.get("check") is True for kw in options), "a failed clone or install must stop the notebook"
     assert moves == [f"{colab.COLAB_COURSE_DIR}/notebooks"]
+
+
+def test_bootstrap_stops_when_the_install_fails(fake_colab, monkeypatch):
+    def run(cmd, check=False, **kw):
+        if "pip" in cmd and check:
+            raise subprocess.CalledProcessError(1, cmd)
+
+    monkeypatch.setattr(subprocess, "run", run)
+    monkeypatch.setattr(os, "chdir", lambda path: None)
+    real_isdir = os.path.isdir
+    monkeypatch.setattr(os.path, "isdir", lambda p: False if p == colab.COLAB_COURSE_DIR else real_isdir(p))
+    with pytest.raises(subprocess.CalledProcessError):
+        exec(compile(colab.bootstrap_source(), "<bootstrap>", "exec"), {})
 
 
 def test_bootstrap_does_nothing_but_find_the_helpers_elsewhere(monkeypatch, tmp_path):

@@ -1,6 +1,8 @@
 """Tests of course_utils.edge (lesson 16): TFLite conversion in every mode against the Keras model, the
 inpainter (custom layers, two inputs) and the generator, int8 I/O, saving, timing and the argument errors."""
 
+import dataclasses
+
 import keras
 import numpy as np
 import pytest
@@ -92,6 +94,22 @@ def test_generator_converts_and_matches_in_chunks():
     np.testing.assert_allclose(tflite(noise), model(noise, training=False).numpy(), atol=1e-5)
 
 
+def test_runtimes(conv_model, conv_inputs):
+    data = edge.convert(conv_model)
+    assert edge.TFLiteModel(data).runtime == "tflite"
+    assert edge.interpreter_runtime().startswith("tf.lite.Interpreter (TensorFlow ")
+    with pytest.raises(ValueError, match="must be one of"):
+        edge.TFLiteModel(data, runtime="onnx")
+    if edge._litert() is None:
+        with pytest.raises(ImportError, match="pip install ai-edge-litert"):
+            edge.TFLiteModel(data, runtime="litert")
+        return
+    litert = edge.TFLiteModel(data, runtime="litert")  # LiteRT runs the same file to the same numbers
+    assert edge.interpreter_runtime("litert").startswith("LiteRT (ai_edge_litert")
+    expected = conv_model(conv_inputs).numpy()
+    assert np.abs(litert(conv_inputs) - expected).max() <= edge.float_tolerance(conv_model, float(np.ptp(expected)))
+
+
 def test_save_tflite_is_atomic_under_runs(tmp_path, monkeypatch, conv_model):
     monkeypatch.setenv("COURSE_RUNS_DIR", str(tmp_path))
     data = edge.convert(conv_model)
@@ -135,3 +153,67 @@ def test_representative_data_for_two_inputs_is_checked():
         edge.convert(model, quantisation="int8", representative_data=images)
     with pytest.raises(ValueError, match="same number"):
         edge.convert(model, quantisation="int8", representative_data=[images, holes[:2]])
+
+
+# --------------------------------------------------------------------------- the float32 bound, across seeds
+
+
+def test_accumulations_count_the_fan_ins():
+    x = keras.Input((6, 6, 3))
+    h = keras.layers.Conv2D(4, 3, padding="same")(x)  # 3*3*3 = 27 products per output
+    h = keras.layers.Conv2DTranspose(2, 5, strides=2, padding="same")(h)  # at most 5*5*4 = 100
+    y = keras.layers.Dense(7)(keras.layers.Flatten()(h))  # 12*12*2 = 288
+    assert edge.accumulations(keras.Model(x, y)) == (27 + 1) + (100 + 1) + (288 + 1)
+    model = keras.Model(x, y)
+    assert edge.float_tolerance(model, 2.0) == pytest.approx(edge.FLOAT32_EPS * 418 * 2.0)
+    with pytest.raises(ValueError, match="no layer with a kernel"):
+        edge.accumulations(keras.Sequential([keras.Input((3,)), keras.layers.ReLU()]))
+    with pytest.raises(ValueError, match="output_range"):
+        edge.float_tolerance(model, float("nan"))
+
+
+# Lesson 16 converts lesson 06's generator and lesson 10's inpainter, trained in the smoke profile for a few
+# steps, in float32 or mixed_bfloat16 depending on the CPU, and asserts that the float TFLite file agrees with
+# Keras within edge.float_tolerance. The bound must hold for any seed and in both precisions, with room to spare.
+# The inpainter (the deeper model, with the wider ranges) is trained by lesson 10's trainer exactly as the
+# notebook trains it; the generator is built in the same precision (a few training steps barely move it).
+MARGIN = 4  # the measured difference must stay 4x below the bound
+
+
+@pytest.fixture
+def any_precision(hardware_runs_any_precision):
+    """Train in the policy the test asks for, even on a CPU without bfloat16 instructions (emulated, slower)."""
+    yield
+
+
+@pytest.mark.parametrize("policy", ["float32", "mixed_bfloat16"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_float_conversion_stays_within_the_bound(seed, policy, tmp_path, monkeypatch, any_precision):
+    from course_utils import profiles, runtime
+
+    monkeypatch.setenv("COURSE_RUNS_DIR", str(tmp_path))
+    profile = dataclasses.replace(profiles.get_profile("smoke"), mixed_precision=policy)
+    rng = np.random.default_rng(seed)
+    photos = rng.random((64, profile.image_size, profile.image_size, 3)).astype(np.float32)
+    keras.utils.set_random_seed(seed)
+    with runtime.training_precision(profile) as precision:
+        generator = runtime.float32_copy(gan.build_generator(latent_dim=profile.latent_dim, width=profile.width))
+    assert precision == policy
+    trainer = inpainting.Inpainter(profile, name="inpainter", resume=False)
+    assert trainer.precision == policy
+    pool = inpainting.training_masks(32, profile.image_size, seed=seed)
+    dataset = inpainting.make_training_dataset(photos, pool, batch_size=profile.batch_size, seed=seed)
+    trainer.train(dataset, steps=profile.max_steps, progress=False)
+    inpainter = runtime.float32_copy(trainer.model)
+
+    noise = gan.sample_noise(64, profile.latent_dim, seed=seed + 7).numpy()
+    difference = edge.compare(generator, edge.TFLiteModel(edge.convert(generator)), noise)
+    bound = edge.float_tolerance(generator, difference["range"])
+    assert 0 < difference["range"] and difference["max_abs"] * MARGIN <= bound, (difference, bound)
+
+    holes = masks.make_masks("free_form", len(photos), profile.image_size, seed=seed + 21)
+    keras_fill = inpainting.predict(inpainter, photos, holes)
+    tflite_fill = inpainting.predict(edge.TFLiteModel(edge.convert(inpainter)), photos, holes)
+    worst = float(np.abs(tflite_fill - keras_fill).max())
+    bound = edge.float_tolerance(inpainter, float(keras_fill.max() - keras_fill.min()))
+    assert worst * MARGIN <= bound, (worst, bound)

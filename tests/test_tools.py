@@ -84,6 +84,20 @@ def test_stamping_is_idempotent_and_updates_stale_cells(tmp_path: Path) -> None:
     assert stamp_notebooks.main(["--check", str(path)]) == 0
 
 
+def test_stamped_cells_keep_their_ids_when_the_stamp_changes(monkeypatch: pytest.MonkeyPatch) -> None:
+    good = nbt.load(FIXTURE)
+    ids = [c["id"] for c in good["cells"]]
+    monkeypatch.setattr(colab, "repository_url", lambda: "https://github.com/someone-else/a-fork")
+    stamped = stamp_notebooks.stamp(good, FIXTURE.name)
+    badge, setup = stamped["cells"][1], stamped["cells"][nbt.setup_cells(stamped)[0]]
+    assert "someone-else/a-fork" in badge["source"] and "someone-else/a-fork" in setup["source"]
+    assert [c["id"] for c in stamped["cells"]] == ids  # new badge and bootstrap, same cells
+    assert nbt.normalise(stamped) == stamped  # and the formatter agrees
+    edited = nbt.load(FIXTURE)
+    edited["cells"][nbt.setup_cells(edited)[0]]["source"] += "\nimport math"
+    assert nbt.normalise(edited)["cells"][nbt.setup_cells(edited)[0]]["id"] != ids[nbt.setup_cells(edited)[0]]
+
+
 def test_stamping_inserts_a_missing_badge_and_bootstrap() -> None:
     good = nbt.load(FIXTURE)
     bare = nbt.load(FIXTURE)

@@ -65,8 +65,25 @@ def cell_tags(cell: dict[str, Any]) -> list[str]:
     return list(cell.get("metadata", {}).get("tags", []))
 
 
-def _cell_id(cell_type: str, source: str, seen: dict[str, int]) -> str:
-    digest = hashlib.sha1(f"{cell_type}\n{source}".encode()).hexdigest()[:8]
+def _stamp_free(source: str, tags: list[str]) -> str:
+    """What identifies a cell: its source without the parts tools/stamp_notebooks.py writes.
+
+    The badge cell is all stamp, and the bootstrap block of the Setup cell is too; leaving them out keeps a
+    stamped cell's id when the stamp changes (a new repository address, a new bootstrap).
+    """
+    if BADGE_TAG in tags:
+        return BADGE_TAG
+    lines = source.splitlines()
+    begins = [i for i, line in enumerate(lines) if line.startswith(BOOTSTRAP_BEGIN)]
+    ends = [i for i, line in enumerate(lines) if line.strip() == BOOTSTRAP_END]
+    if len(begins) == 1 and len(ends) == 1 and begins[0] < ends[0]:
+        return "\n".join([BOOTSTRAP_BEGIN] + lines[: begins[0]] + lines[ends[0] + 1 :]).strip()
+    return source
+
+
+def _cell_id(cell_type: str, source: str, seen: dict[str, int], tags: list[str] | None = None) -> str:
+    identity = _stamp_free(source, tags or [])
+    digest = hashlib.sha1(f"{cell_type}\n{identity}".encode()).hexdigest()[:8]
     count = seen.get(digest, 0)
     seen[digest] = count + 1
     return digest if count == 0 else f"{digest}-{count}"
@@ -91,7 +108,7 @@ def normalise(nb: dict[str, Any]) -> dict[str, Any]:
             metadata["tags"] = tags
         clean: dict[str, Any] = {
             "cell_type": cell_type,
-            "id": _cell_id(cell_type, source, seen),
+            "id": _cell_id(cell_type, source, seen, tags),
             "metadata": metadata,
             "source": source,
         }
