@@ -18,9 +18,9 @@ import numpy as np
 import tensorflow as tf
 
 from course_utils import gan, training
-from course_utils.runtime import training_precision
+from course_utils.runtime import float32_copy, training_precision
 from course_utils.training import EMA, RunBacked, TrainingRun, check_profile, loss_scaled, make_gif, steps_per_run
-from course_utils.validation import check_positive_int, describe
+from course_utils.validation import check_pixel_range, check_positive_int, describe
 
 __all__ = ["DCGAN", "load_or_train_generator", "make_train_step", "steps_per_run"]
 
@@ -168,10 +168,11 @@ class DCGAN(RunBacked):
         self.latent_dim = int(profile.latent_dim)
         self.image_shape = tuple(int(n) for n in image_shape)
         with training_precision(profile) as self.precision:  # the profile's mixed precision, if the hardware has it
+            # the seed sets the initial weights too, so DCGAN(seed=0) is the same network with or without cu.setup()
             self.generator = gan.build_generator(
-                latent_dim=self.latent_dim, width=profile.width, image_shape=image_shape
+                latent_dim=self.latent_dim, width=profile.width, image_shape=image_shape, seed=seed
             )
-            self.discriminator = gan.build_discriminator(width=profile.width, image_shape=image_shape)
+            self.discriminator = gan.build_discriminator(width=profile.width, image_shape=image_shape, seed=seed + 1)
             self.g_optimizer = loss_scaled(keras.optimizers.Adam(learning_rate, beta_1=BETA_1))
             self.d_optimizer = loss_scaled(keras.optimizers.Adam(learning_rate, beta_1=BETA_1))
         # Build the optimizers' state now, so that a checkpoint restores into it at once.
@@ -205,13 +206,13 @@ class DCGAN(RunBacked):
 
     @property
     def averaged_generator(self) -> keras.Model:
-        """The generator with the moving average of its weights (float32): the one to sample from; lesson 06."""
+        """The generator with the moving average of its weights (float32), beside the trained one; lesson 06."""
         return self.ema.model
 
-    def samples(self, *, averaged: bool = True) -> np.ndarray:
+    def samples(self, *, averaged: bool = False) -> np.ndarray:
         """Images for the fixed noise, float32 in [-1, 1], shaped (n_show, H, W, C); lesson 06.
 
-        They come from the averaged generator, or from the generator being trained with ``averaged=False``.
+        They come from the generator being trained, or from the average of its weights with ``averaged=True``.
         """
         generator = self.averaged_generator if averaged else self.generator
         return np.asarray(generator(self.fixed_noise, training=False), dtype=np.float32)
@@ -227,6 +228,7 @@ class DCGAN(RunBacked):
                     f"[{low:.4g}, {high:.4g}]. Scale uint8 pictures with pipeline.to_model_range or "
                     "pipeline.make_dataset."
                 )
+            check_pixel_range("the real images", images, "model")  # [0, 1] images: a warning says how to convert
             self._checked_range = True
         return self.train_step(images)  # TrainingRun.fit silences the graph-building first call
 
@@ -246,13 +248,13 @@ class DCGAN(RunBacked):
 def load_or_train_generator(
     profile: Any, *, data: Any = None, name: str = "dcgan_digits", verbose: bool = True
 ) -> keras.Model:
-    """The averaged generator of lesson 06's run (from runs/), or of one trained now; lessons 07, 12 and 15.
+    """The generator of lesson 06's run (from runs/), or of one trained now; lessons 07, 12 and 15.
 
     A run that stopped early is continued to the profile's total for the data (``profile.n_train`` caps
     the number of images; a smaller dataset is used whole). A run whose models no longer match the profile
     (another width or latent size) is moved aside, never deleted, and a new one is trained. ``data`` defaults
-    to ``datasets.load_digits``. The generator returned holds the moving average of the weights
-    (:class:`course_utils.training.EMA`) and computes in float32, whatever precision it trained in.
+    to ``datasets.load_digits``. The generator returned holds the trained weights (the moving average is
+    ``DCGAN.averaged_generator``) and computes in float32, whatever precision it trained in.
     """
     check_profile(profile, "n_train", "n_test", "batch_size", "gan_epochs", "max_steps", "width")
     n_images = training.images_used(profile, None if data is None else len(data.x_train))
@@ -277,4 +279,4 @@ def load_or_train_generator(
         plan=f"{profile.gan_epochs} epoch(s) at batch size {profile.batch_size}, width {profile.width}",
         verbose=verbose,
     )
-    return model.averaged_generator
+    return float32_copy(model.generator)

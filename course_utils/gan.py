@@ -15,7 +15,7 @@ norm, and it has dropout after each block.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import keras
@@ -39,13 +39,26 @@ INIT_STD = 0.02
 DROPOUT = 0.3
 
 
-def _initializer(init_std: float | None) -> Any:
-    """N(0, init_std) kernels, or Keras' default (Glorot uniform) when init_std is None."""
-    if init_std is None:
-        return "glorot_uniform"
-    if isinstance(init_std, bool) or not isinstance(init_std, (int, float)) or not init_std > 0:
+def _initializer(init_std: float | None, seed: int | None = None) -> Callable[[int], Any]:
+    """A function giving layer ``i`` its kernel initializer: N(0, init_std), or Glorot uniform when None.
+
+    With a ``seed``, layer ``i`` draws from its own seed (``seed * 1000 + i``), so the same seed builds the same
+    weights whatever else used the random generators; without one, Keras' global generator decides.
+    """
+    if init_std is not None and (
+        isinstance(init_std, bool) or not isinstance(init_std, (int, float)) or not init_std > 0
+    ):
         raise ValueError(f"init_std must be a positive number such as 0.02, or None; got {describe(init_std)}.")
-    return keras.initializers.RandomNormal(mean=0.0, stddev=float(init_std))
+    if seed is not None:
+        seed = check_positive_int("seed", seed, minimum=0)
+
+    def make(index: int) -> Any:
+        layer_seed = None if seed is None else seed * 1000 + index
+        if init_std is None:
+            return keras.initializers.GlorotUniform(seed=layer_seed)
+        return keras.initializers.RandomNormal(mean=0.0, stddev=float(init_std), seed=layer_seed)
+
+    return make
 
 
 def _image_shape(image_shape: Any) -> tuple[int, int, int]:
@@ -71,6 +84,7 @@ def build_generator(
     width: int,
     image_shape: Sequence[int] = (28, 28, 1),
     init_std: float | None = INIT_STD,
+    seed: int | None = None,
     name: str = "generator",
 ) -> keras.Model:
     """The DCGAN generator: noise (latent_dim,) to an image in [-1, 1], doubling the size twice; lesson 05.
@@ -78,27 +92,27 @@ def build_generator(
     Dense -> (H/4, W/4, 4*width), then three 5x5 transposed convolutions with strides 1, 2, 2 that give
     (H/4, W/4, 2*width) -> (H/2, W/2, width) -> (H, W, channels). Batch norm and ReLU follow every layer but
     the last, which ends with a float32 tanh. Kernels start from N(0, ``init_std``) as in the DCGAN paper
-    (None: Keras' default, Glorot uniform).
+    (None: Keras' default, Glorot uniform); ``seed`` makes them the same on every build.
     """
-    init = _initializer(init_std)
+    init = _initializer(init_std, seed)
     latent_dim = check_positive_int("latent_dim", latent_dim)
     width = check_positive_int("width", width)
     height, side, channels = _image_shape(image_shape)
     rows, cols = height // 4, side // 4
     layers = keras.layers
     noise = keras.Input(shape=(latent_dim,), name="noise")
-    x = layers.Dense(rows * cols * 4 * width, use_bias=False, name="project", kernel_initializer=init)(noise)
+    x = layers.Dense(rows * cols * 4 * width, use_bias=False, name="project", kernel_initializer=init(0))(noise)
     x = layers.BatchNormalization(name="project_bn")(x)
     x = layers.ReLU(name="project_relu")(x)
     x = layers.Reshape((rows, cols, 4 * width), name="reshape")(x)
-    up = {"padding": "same", "use_bias": False, "kernel_initializer": init}
-    x = layers.Conv2DTranspose(2 * width, KERNEL, strides=1, name="up0", **up)(x)
+    up = {"padding": "same", "use_bias": False}
+    x = layers.Conv2DTranspose(2 * width, KERNEL, strides=1, name="up0", kernel_initializer=init(1), **up)(x)
     x = layers.BatchNormalization(name="up0_bn")(x)
     x = layers.ReLU(name="up0_relu")(x)
-    x = layers.Conv2DTranspose(width, KERNEL, strides=2, name="up1", **up)(x)
+    x = layers.Conv2DTranspose(width, KERNEL, strides=2, name="up1", kernel_initializer=init(2), **up)(x)
     x = layers.BatchNormalization(name="up1_bn")(x)
     x = layers.ReLU(name="up1_relu")(x)
-    x = layers.Conv2DTranspose(channels, KERNEL, strides=2, padding="same", name="up2", kernel_initializer=init)(x)
+    x = layers.Conv2DTranspose(channels, KERNEL, strides=2, padding="same", name="up2", kernel_initializer=init(3))(x)
     image = layers.Activation("tanh", dtype="float32", name="tanh")(x)
     return keras.Model(noise, image, name=name)
 
@@ -109,31 +123,33 @@ def build_discriminator(
     image_shape: Sequence[int] = (28, 28, 1),
     init_std: float | None = INIT_STD,
     dropout: float = DROPOUT,
+    seed: int | None = None,
     name: str = "discriminator",
 ) -> keras.Model:
     """The DCGAN discriminator: an image to one float32 logit (no sigmoid), halving the size twice; lesson 05.
 
     Two 5x5 convolutions with stride 2 (width, then 2*width filters), each followed by LeakyReLU(0.2) and
     Dropout(``dropout``; 0 leaves it out), then Flatten and Dense(1). Kernels start from N(0, ``init_std``) as
-    in the DCGAN paper (None: Keras' default). The paper has no dropout; TensorFlow's DCGAN tutorial adds it.
+    in the DCGAN paper (None: Keras' default); ``seed`` makes them the same on every build. The paper has no
+    dropout; TensorFlow's DCGAN tutorial adds it.
     """
-    init = _initializer(init_std)
+    init = _initializer(init_std, seed)
     if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
         raise ValueError(f"dropout must be a rate in [0, 1), e.g. 0.3 (0: none); got {describe(dropout)}.")
     width = check_positive_int("width", width)
     height, side, channels = _image_shape(image_shape)
     layers = keras.layers
     image = keras.Input(shape=(height, side, channels), name="image")
-    x = layers.Conv2D(width, KERNEL, strides=2, padding="same", name="down0", kernel_initializer=init)(image)
+    x = layers.Conv2D(width, KERNEL, strides=2, padding="same", name="down0", kernel_initializer=init(0))(image)
     x = layers.LeakyReLU(negative_slope=0.2, name="down0_lrelu")(x)
     if dropout:
         x = layers.Dropout(dropout, name="down0_dropout")(x)
-    x = layers.Conv2D(2 * width, KERNEL, strides=2, padding="same", name="down1", kernel_initializer=init)(x)
+    x = layers.Conv2D(2 * width, KERNEL, strides=2, padding="same", name="down1", kernel_initializer=init(1))(x)
     x = layers.LeakyReLU(negative_slope=0.2, name="down1_lrelu")(x)
     if dropout:
         x = layers.Dropout(dropout, name="down1_dropout")(x)
     x = layers.Flatten(name="flatten")(x)
-    logit = layers.Dense(1, dtype="float32", name="logit", kernel_initializer=init)(x)
+    logit = layers.Dense(1, dtype="float32", name="logit", kernel_initializer=init(2))(x)
     return keras.Model(image, logit, name=name)
 
 

@@ -26,6 +26,7 @@ lost by a synced drive, say), :meth:`TrainingRun.restore` says so and falls back
 
 from __future__ import annotations
 
+import atexit
 import json
 import math
 import os
@@ -127,6 +128,13 @@ def _lock_run(run_dir: Path, name: str) -> None:
     handle.write(f"process {os.getpid()} on {socket.gethostname()} (since {time.strftime('%Y-%m-%d %H:%M:%S')})\n")
     handle.flush()
     _held_locks[key] = handle
+
+
+@atexit.register
+def _release_all_run_locks() -> None:
+    """Close the lock files at exit (the operating system would release them anyway) without a ResourceWarning."""
+    for run_dir in list(_held_locks):
+        _release_run_lock(run_dir)
 
 
 def _release_run_lock(run_dir: Path) -> None:
