@@ -32,6 +32,13 @@ class Profile:
     toy_steps: int  #: steps of the 1-D toy GAN (lesson 04)
     latent_steps: int  #: optimisation steps of a latent-space search (lesson 12)
     max_steps: int | None  #: hard cap on steps per training run (None = no cap)
+    diffusion_steps: int  #: training steps of the digit diffusion model (lesson 13)
+    diffusion_batch_size: int  #: its batch size
+    diffusion_width: int  #: its U-Net's channels at full resolution
+    diffusion_learning_rate: float  #: its Adam learning rate (high, with an EMA of the weights to sample from)
+    ema_decay: float  #: decay of that exponential moving average of the weights
+    sampling_steps: int  #: DDIM steps when a diffusion model draws samples for a grid or a metric
+    toy_diffusion_steps: int  #: training steps of the 2-D toy diffusion model (lesson 13)
     # models
     width: int  #: base number of filters of the course's CNNs
     latent_dim: int  #: size of the GAN noise vector z
@@ -94,6 +101,13 @@ PROFILES: dict[str, Profile] = {
         toy_steps=50,
         latent_steps=5,
         max_steps=4,
+        diffusion_steps=4,
+        diffusion_batch_size=16,
+        diffusion_width=8,
+        diffusion_learning_rate=0.002,
+        ema_decay=0.9,
+        sampling_steps=4,
+        toy_diffusion_steps=100,
         width=8,
         latent_dim=16,
         n_eval=64,
@@ -115,6 +129,13 @@ PROFILES: dict[str, Profile] = {
         toy_steps=2_000,
         latent_steps=200,
         max_steps=None,
+        diffusion_steps=3000,
+        diffusion_batch_size=64,
+        diffusion_width=16,
+        diffusion_learning_rate=0.002,
+        ema_decay=0.999,
+        sampling_steps=25,
+        toy_diffusion_steps=2000,
         width=32,
         latent_dim=64,
         n_eval=2_000,
@@ -139,6 +160,13 @@ PROFILES: dict[str, Profile] = {
         toy_steps=5_000,
         latent_steps=500,
         max_steps=None,
+        diffusion_steps=30_000,
+        diffusion_batch_size=128,
+        diffusion_width=64,
+        diffusion_learning_rate=0.0002,
+        ema_decay=0.9999,
+        sampling_steps=50,
+        toy_diffusion_steps=4000,
         width=64,
         latent_dim=100,
         n_eval=10_000,
