@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,11 +27,14 @@ from course_utils.runtime import training_precision
 from course_utils.schedules import NoiseSchedule, cosine_schedule, flow_path, linear_schedule
 from course_utils.training import FROM_PROFILE, History, RunBacked, TrainingRun, loss_scaled, make_gif
 from course_utils.validation import check_choice, check_positive_int, describe
+from course_utils.widgets import PictureWidget, _ipywidgets, _Value
 
 __all__ = [
     "EMA",
     "Diffusion",
+    "ReverseScrubber",
     "build_denoiser",
+    "build_toy_denoiser",
     "diffusion_loss",
     "load_or_train_diffusion",
     "make_schedule",
@@ -165,6 +169,29 @@ def build_denoiser(
     out = layers.Conv2D(channels, 3, padding="same", kernel_initializer="zeros", name="out_conv")(h)
     out = layers.Activation("linear", dtype="float32", name="prediction")(out)
     return keras.Model(inputs, out, name=name)
+
+
+def build_toy_denoiser(*, dim: int = 2, width: int = 128, depth: int = 3, name: str = "toy_denoiser") -> keras.Model:
+    """An MLP denoiser for points: [x_t (N, dim), t (N,)] -> a prediction (N, dim); lesson 13's 2-D toy.
+
+    The time enters through the same sinusoidal embedding as the U-Net's, added to every hidden layer.
+    """
+    dim = check_positive_int("dim", dim)
+    width = check_positive_int("width", width)
+    depth = check_positive_int("depth", depth)
+    layers = keras.layers
+    x_in = keras.Input((dim,), name="x_t")
+    t_in = keras.Input((), name="t")
+    embedding = TimeEmbedding(32, name="time_features")(t_in)
+    embedding = layers.Dense(width, activation="swish", name="time_mlp")(embedding)
+    h = layers.Dense(width, name="input")(x_in)
+    for index in range(depth):
+        h = layers.Add(name=f"add_time{index}")([h, layers.Dense(width, name=f"time{index}")(embedding)])
+        h = layers.Activation("swish", name=f"act{index}")(h)
+        h = layers.Dense(width, name=f"hidden{index}")(h)
+    h = layers.Activation("swish", name="out_act")(h)
+    out = layers.Dense(dim, kernel_initializer="zeros", dtype="float32", name="prediction")(h)
+    return keras.Model([x_in, t_in], out, name=name)
 
 
 # --------------------------------------------------------------------------- schedule, loss, EMA, train step
@@ -372,6 +399,8 @@ class Diffusion(RunBacked):
             self.optimizer = loss_scaled(keras.optimizers.Adam(learning_rate))
         self.optimizer.build(self.model.trainable_variables)
         self.ema = EMA(self.model, ema_decay)
+        self._denoisers: dict[tuple[bool, float | None], sampling.Denoise] = {}
+        self._fixed_denoiser: sampling.Denoise | None = None
         noise = tf.random.stateless_normal((profile.n_show, *self.image_shape), seed=[seed, 13])
         self.fixed_noise = tf.Variable(noise, trainable=False, name="fixed_noise")
         self.fixed_labels = (
@@ -388,9 +417,12 @@ class Diffusion(RunBacked):
             jit_compile=bool(profile.jit_compile),
             seed=seed,
         )
+        #: wall-clock seconds spent in train() over the whole run, restored with it
+        self.train_seconds = tf.Variable(0.0, trainable=False, dtype=tf.float64, name="train_seconds")
         self.run = TrainingRun(
             name,
             resume=resume,
+            train_seconds=self.train_seconds,
             model=self.model,
             optimizer=self.optimizer,
             ema_model=self.ema.model,
@@ -399,14 +431,23 @@ class Diffusion(RunBacked):
         )
 
     def denoiser(self, *, ema: bool = True, labels: Any = None, guidance: float | None = None) -> sampling.Denoise:
-        """The (x0_hat, eps_hat) function of the EMA weights (or the trained ones), for sampling.sample; lesson 13."""
-        return sampling.denoiser(
+        """The (x0_hat, eps_hat) function of the EMA weights (or the trained ones), for sampling.sample; lesson 13.
+
+        Without labels the function is kept and reused, so its compiled sampling graph is traced only once.
+        """
+        key = (bool(ema), guidance)
+        if labels is None and key in self._denoisers:
+            return self._denoisers[key]
+        denoise = sampling.denoiser(
             self.ema.model if ema else self.model,
             prediction=self.prediction,
             labels=labels,
             guidance=guidance,
             null_label=self.num_classes,
         )
+        if labels is None:
+            self._denoisers[key] = denoise
+        return denoise
 
     def generate(
         self,
@@ -442,9 +483,10 @@ class Diffusion(RunBacked):
 
     def samples(self) -> np.ndarray:
         """The EMA model's images for the fixed noise, with the profile's sampling steps; lesson 13."""
-        denoise = self.denoiser(labels=self.fixed_labels)
+        if self._fixed_denoiser is None:  # kept, so the grids during training reuse one compiled graph
+            self._fixed_denoiser = self.denoiser(labels=self.fixed_labels)
         pairs = self.schedule.timesteps(self.profile.sampling_steps)
-        return sampling.sample(denoise, self.schedule, self.fixed_noise, pairs, progress=False)
+        return sampling.sample(self._fixed_denoiser, self.schedule, self.fixed_noise, pairs, progress=False)
 
     def train(
         self,
@@ -458,7 +500,8 @@ class Diffusion(RunBacked):
     ) -> History:
         """Train until the run has done ``steps`` in total (default: the profile's diffusion_steps); lesson 13."""
         steps = self.profile.diffusion_steps if steps is None else steps
-        return self._fit(
+        start, first_step = time.perf_counter(), self.step
+        history = self._fit(
             self.train_step,
             dataset,
             steps,
@@ -468,6 +511,10 @@ class Diffusion(RunBacked):
             checkpoint_every=checkpoint_every,
             progress=progress,
         )
+        if self.step > first_step:  # keep the training time with the last checkpoint
+            self.train_seconds.assign_add(time.perf_counter() - start)
+            self.run.save()
+        return history
 
     def gif(self, path: str | Path | None = None, *, fps: float = 4.0) -> Path:
         """Join the saved sample grids into a looping GIF (default ``runs/<name>/training.gif``); lesson 13."""
@@ -511,3 +558,67 @@ def load_or_train_diffusion(
     dataset = make_dataset(data.x_train, batch_size=profile.diffusion_batch_size)
     model.train(dataset, steps=target, max_steps=None, progress=verbose)
     return model
+
+
+# --------------------------------------------------------------------------- a widget over the reverse process
+
+
+class ReverseScrubber(PictureWidget):
+    """A slider over the steps of a reverse process: x_t and the model's x0 estimate at each step; lesson 13.
+
+    Build it from ``sampling.sample(..., keep_path=True)``'s paths and the (t, t_next) pairs. ``slider.value``
+    is the step index (set it in code; works without a browser) and ``show()`` displays the current picture.
+    """
+
+    def __init__(self, x_path: Sequence[Any], x0_path: Sequence[Any], pairs: Any, *, n: int = 6, dpi: int = 72):
+        if len(x_path) == 0 or len(x_path) != len(x0_path):
+            raise ValueError(
+                "x_path and x0_path must be the same non-empty lists of images, as sampling.sample(..., "
+                f"keep_path=True) returns; got lengths {len(x_path)} and {len(x0_path)}."
+            )
+        pairs = np.asarray(pairs, dtype=np.float64)
+        if pairs.shape != (len(x_path), 2):
+            raise ValueError(f"pairs must hold one (t, t_next) row per step ({len(x_path)}); got {describe(pairs)}.")
+        self.x_path = [np.asarray(x)[:n] for x in x_path]
+        self.x0_path = [np.asarray(x)[:n] for x in x0_path]
+        self.pairs = pairs
+        self.dpi = check_positive_int("dpi", dpi)
+        self._ipw = _ipywidgets()
+        last = len(self.x_path) - 1
+        if self._ipw is not None:
+            self.slider = self._ipw.IntSlider(
+                value=0, min=0, max=last, step=1, description="step", continuous_update=False
+            )
+            self.picture = self._ipw.Image(format="png")
+        else:
+            self.slider = _Value(0, tuple(range(last + 1)))
+            self.picture = None
+        self.slider.observe(lambda change: self._refresh(), names="value")
+        self._box = None
+        self._refresh()
+
+    def figure(self) -> Any:
+        """The current step: the noisy images x_t on top, the model's x0 estimates below."""
+        import matplotlib.pyplot as plt
+
+        index = int(self.slider.value)
+        rows = (self.x_path[index], self.x0_path[index])
+        count = len(rows[0])
+        fig, axes = plt.subplots(2, count, figsize=(1.3 * count, 2.9), squeeze=False)
+        for row, (images, label) in enumerate(zip(rows, ("x after the step", "x0 estimate"))):
+            for col in range(count):
+                ax = axes[row, col]
+                ax.imshow(np.clip(images[col, ..., 0], -1, 1), cmap="gray", vmin=-1, vmax=1)
+                ax.set_xticks([])
+                ax.set_yticks([])
+            axes[row, 0].set_ylabel(label, fontsize=8)
+        t, t_next = self.pairs[index]
+        fig.suptitle(f"step {index + 1} of {len(self.pairs)}: t = {t:.3f} -> {t_next:.3f}", fontsize=10)
+        fig.tight_layout()
+        return fig
+
+    def _build_widget(self) -> Any:
+        return self._ipw.VBox([self.slider, self.picture])
+
+    def _describe(self) -> str:
+        return f"ReverseScrubber({len(self.pairs)} steps, at step {int(self.slider.value) + 1})"

@@ -33,6 +33,8 @@ from course_utils.checks.lesson11 import *  # noqa: F403
 from course_utils.checks.lesson11 import __all__ as _lesson11
 from course_utils.checks.lesson12 import *  # noqa: F403
 from course_utils.checks.lesson12 import __all__ as _lesson12
+from course_utils.checks.lesson13 import *  # noqa: F403
+from course_utils.checks.lesson13 import __all__ as _lesson13
 from course_utils.checks.lesson14 import *  # noqa: F403
 from course_utils.checks.lesson14 import __all__ as _lesson14
 from course_utils.checks.lesson15 import *  # noqa: F403
@@ -53,6 +55,7 @@ __all__ = [
     *_lesson10,
     *_lesson11,
     *_lesson12,
+    *_lesson13,
     *_lesson14,
     *_lesson15,
 ]
