@@ -18,6 +18,7 @@ E[a'(t) x0 + s'(t) eps | x_t], so trajectories of the ideal model can be drawn a
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +33,7 @@ __all__ = [
     "TOY_PATHS",
     "GaussianMixture2D",
     "euler_step",
+    "generate",
     "heun_step",
     "integrate",
     "model_velocity",
@@ -141,6 +143,42 @@ def integrate(
     return (x, path) if keep_path else x
 
 
+_COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _compiled_calls(model: Any) -> dict[str, Callable[..., tf.Tensor]]:
+    """The model's plain, conditional and guided calls as tf.functions, compiled once per model."""
+    from course_utils.sampling import guided
+
+    if model in _COMPILED:
+        return _COMPILED[model]
+
+    def times(x: tf.Tensor, t: tf.Tensor) -> tf.Tensor:
+        return tf.fill([tf.shape(x)[0]], t)
+
+    @tf.function(autograph=False, reduce_retracing=True)
+    def plain(x: tf.Tensor, t: tf.Tensor) -> tf.Tensor:
+        return tf.cast(model([x, times(x, t)], training=False), tf.float32)
+
+    @tf.function(autograph=False, reduce_retracing=True)
+    def conditional(x: tf.Tensor, t: tf.Tensor, label: tf.Tensor) -> tf.Tensor:
+        return tf.cast(model([x, times(x, t), label], training=False), tf.float32)
+
+    @tf.function(autograph=False, reduce_retracing=True)
+    def guided_call(x: tf.Tensor, t: tf.Tensor, label: tf.Tensor, null: tf.Tensor, scale: tf.Tensor) -> tf.Tensor:
+        both = tf.cast(model([tf.concat([x, x], 0), times(tf.concat([x, x], 0), t), tf.concat([null, label], 0)],
+                             training=False), tf.float32)  # one batch holds both predictions
+        unconditioned, conditioned = tf.split(both, 2, axis=0)
+        return guided(unconditioned, conditioned, scale)
+
+    calls = {"plain": plain, "conditional": conditional, "guided": guided_call}
+    try:
+        _COMPILED[model] = calls
+    except TypeError:  # an object that takes no weak references: compile afresh each time
+        pass
+    return calls
+
+
 def model_velocity(
     model: Any, *, labels: Any = None, guidance: float | None = None, null_label: int | None = None
 ) -> Velocity:
@@ -154,34 +192,70 @@ def model_velocity(
         guidance: the guidance scale w: the output is v(x, null) + w * (v(x, label) - v(x, null)).
         null_label: the label the model was trained with when the class was dropped.
 
-    The network call is compiled once (a ``tf.function`` with the time as a tensor).
+    The network calls are compiled once per model (``tf.function`` with the time and scale as tensors).
     """
-    from course_utils.sampling import guided
-
     if not callable(model):
         raise TypeError(f"model must be a Keras model (diffusion.build_denoiser); got {describe(model)}.")
     if guidance is not None and (labels is None or null_label is None):
         raise ValueError("guidance needs labels= (the classes wanted) and null_label= (the 'no class' label).")
     conditional = labels is not None
-    label_tensor = tf.constant(np.asarray(labels), tf.int32) if conditional else None
-
-    @tf.function(autograph=False, reduce_retracing=True)
-    def call(x: tf.Tensor, t: tf.Tensor) -> tf.Tensor:
-        times = tf.fill([tf.shape(x)[0]], t)
-        if not conditional:
-            return tf.cast(model([x, times], training=False), tf.float32)
-        label = tf.broadcast_to(label_tensor, [tf.shape(x)[0]])
-        conditioned = tf.cast(model([x, times, label], training=False), tf.float32)
-        if guidance is None:
-            return conditioned
-        null = tf.fill([tf.shape(x)[0]], null_label)
-        unconditioned = tf.cast(model([x, times, null], training=False), tf.float32)
-        return guided(unconditioned, conditioned, guidance)
+    calls = _compiled_calls(model)
+    label_array = None if labels is None else np.asarray(labels, dtype=np.int32)
 
     def velocity(x: Any, t: Any) -> np.ndarray:
-        return call(tf.convert_to_tensor(x, tf.float32), tf.constant(float(t), tf.float32)).numpy()
+        x = tf.convert_to_tensor(x, tf.float32)
+        t = tf.constant(float(t), tf.float32)
+        if not conditional:
+            return calls["plain"](x, t).numpy()
+        label = tf.constant(np.broadcast_to(label_array, (int(x.shape[0]),)), tf.int32)
+        if guidance is None:
+            return calls["conditional"](x, t, label).numpy()
+        null = tf.fill([int(x.shape[0])], int(null_label))
+        return calls["guided"](x, t, label, null, tf.constant(float(guidance), tf.float32)).numpy()
 
     return velocity
+
+
+def generate(
+    model: Any,
+    n: int,
+    *,
+    steps: int,
+    method: str = "euler",
+    labels: Any = None,
+    guidance: float | None = None,
+    null_label: int | None = None,
+    seed: int = 0,
+    image_shape: tuple[int, ...] = (28, 28, 1),
+    batch_size: int = 500,
+) -> np.ndarray:
+    """``n`` images in [-1, 1] from a velocity model: noise at t = 1 integrated to t = 0; lesson 14.
+
+    Args:
+        model: a network trained with ``prediction="velocity"`` on the flow path.
+        n: how many images; they are made ``batch_size`` at a time, each batch from its own seeded noise.
+        steps: solver steps (Heun calls the network twice per step).
+        method: "euler" or "heun".
+        labels, guidance, null_label: as for :func:`model_velocity` (``labels`` holds one label per image).
+        seed: the noise; the same seed gives the same starting noise for any method or step count.
+        image_shape: the shape of one image.
+        batch_size: images per batch.
+
+    The last step lands on the model's estimate of the clean image; values are clipped to [-1, 1].
+    """
+    n = check_positive_int("n", n)
+    batch_size = check_positive_int("batch_size", batch_size)
+    if labels is not None and len(np.asarray(labels)) != n:
+        raise ValueError(f"labels must hold one label per image ({n}); got {describe(np.asarray(labels))}.")
+    times = time_grid(steps)
+    out = []
+    for start in range(0, n, batch_size):
+        count = min(batch_size, n - start)
+        noise = tf.random.stateless_normal((count, *image_shape), seed=[int(seed), start]).numpy()
+        chunk = None if labels is None else np.asarray(labels)[start : start + count]
+        velocity = model_velocity(model, labels=chunk, guidance=guidance, null_label=null_label)
+        out.append(integrate(velocity, noise, times, method=method))
+    return np.clip(np.concatenate(out), -1.0, 1.0)
 
 
 # --------------------------------------------------------------------------- the 2-D toy with exact fields
