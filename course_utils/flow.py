@@ -17,8 +17,8 @@ E[a'(t) x0 + s'(t) eps | x_t], so trajectories of the ideal model can be drawn a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 import weakref
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 

@@ -21,6 +21,18 @@ def test_flow_pair_accepts_the_solution(capsys):
     assert "passes all" in capsys.readouterr().out
 
 
+def test_flow_pair_accepts_a_float32_tensorflow_answer(capsys):
+    import tensorflow as tf
+
+    def tf_pair(x0, eps, t):
+        x0, eps = tf.constant(x0, tf.float32), tf.constant(eps, tf.float32)
+        t = tf.reshape(tf.constant(t, tf.float32), (-1, 1, 1, 1))
+        return (1 - t) * x0 + t * eps, eps - x0
+
+    checks.check_flow_pair(tf_pair)
+    assert "passes all" in capsys.readouterr().out
+
+
 def _t(x0, t):
     return np.reshape(t, (-1,) + (1,) * (np.ndim(x0) - 1))
 

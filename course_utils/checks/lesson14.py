@@ -66,8 +66,8 @@ def check_flow_pair(fn: Any) -> None:
         count += 1
         if np.allclose(x_t, eps if t_value == 0 else x0, atol=1e-6):
             raise CheckFailed(
-                f"At t = {t_value:g} your x_t is {'the noise' if t_value == 0 else 'the clean image'}; the path goes the "
-                "other way: t = 0 is the clean image x0 and t = 1 is pure noise.\nHint: t and 1 - t are swapped."
+                f"At t = {t_value:g} your x_t is {'the noise' if t_value == 0 else 'the clean image'}; the path goes "
+                "the other way: t = 0 is the clean image x0 and t = 1 is pure noise.\nHint: t and 1 - t are swapped."
             )
         want = x0 if t_value == 0 else eps
         if not np.allclose(x_t, want, atol=1e-6):
@@ -78,7 +78,7 @@ def check_flow_pair(fn: Any) -> None:
             )
     t = np.array([0.2, 0.5, 0.7])
     x_t, velocity = run(t)
-    h = 1e-3
+    h = 0.05  # the path is linear in t, so any h gives its slope exactly (and float32 answers pass)
     before, _ = run(t - h)
     after, _ = run(t + h)
     count += 1
@@ -187,8 +187,9 @@ def check_euler_step(fn: Any) -> None:
     error = np.abs(sample - (mean + std * eps)).max()
     if error > 0.02:
         raise CheckFailed(
-            f"{steps} of your Euler steps, driven by the exact velocity of Gaussian data N({mean}, {std}²), should carry "
-            f"noise onto that distribution (each eps to {mean} + {std}·eps); the result is off by up to {error:.3g} "
+            f"{steps} of your Euler steps, driven by the exact velocity of Gaussian data N({mean}, {std}²), should "
+            f"carry noise onto that distribution (each eps to {mean} + {std}·eps); the result is off by up to "
+            f"{error:.3g} "
             f"(mean {sample.mean():.3f}, std {sample.std():.3f}). Euler's step follows the velocity for the time "
             "between t and t_next, nothing more."
         )
@@ -199,7 +200,7 @@ def check_euler_step(fn: Any) -> None:
 
 
 def check_label_dropout(fn: Any) -> None:
-    """Lesson 14: ``fn(labels, rate, null_label, rng)`` replaces each label by ``null_label`` with probability ``rate``."""
+    """Lesson 14: ``fn(labels, rate, null_label, rng)`` replaces each label by ``null_label`` with chance ``rate``."""
     name = "drop_labels"
     _require_function(fn, name)
     labels = np.arange(40_000) % 10
