@@ -328,9 +328,9 @@ class GaussianMixture2D:
 
 
 def straightness(path: Sequence[Any]) -> np.ndarray:
-    """Per trajectory, the straight-line distance from start to end over the length travelled (1 = straight).
+    """Per trajectory, start-to-end distance over the length travelled (1 = a straight line); lesson 14.
 
-    ``path`` is the list of positions (each (N, ...)) that ``integrate(..., keep_path=True)`` returns; lesson 14.
+    ``path`` is the list of positions (each (N, ...)) that ``integrate(..., keep_path=True)`` returns.
     """
     points = np.stack([np.asarray(p, dtype=np.float64).reshape(len(p), -1) for p in path])  # (T+1, N, D)
     if points.shape[0] < 2:
