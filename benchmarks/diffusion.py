@@ -181,7 +181,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
 
     for steps in sampling_steps:
         for name, (schedule, eta, denoise) in samplers.items():
-            draw(schedule, eta, denoise, min(n_sample, 8), steps)  # trace before timing
+            draw(schedule, eta, denoise, n_sample, 1)  # trace at this batch shape before timing
             start = time.perf_counter()
             draw(schedule, eta, denoise, n_sample, steps)
             sampling_rates[name][str(steps)] = round(n_sample / (time.perf_counter() - start), 2)
