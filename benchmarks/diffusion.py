@@ -5,8 +5,9 @@ Three measurements, each of the cpu profile's configurations (or the gpu profile
 1. **Training throughput**: images/s of the diffusion train step (U-Net, Adam, EMA update) and of the course's
    DCGAN step, measured in alternating blocks so both see the same background load.
 2. **Sampling throughput**: images/s of the sampling loop against the number of steps, for DDIM (eta = 0),
-   DDPM-style ancestral sampling (eta = 1) and flow-matching Euler steps (eta = 0 on the flow path); the cost
-   per step does not depend on the weights, so an untrained float32 network is timed.
+   DDPM-style ancestral sampling (eta = 1), flow-matching Euler steps (eta = 0 on the flow path) and Heun steps
+   (lesson 14's second-order solver, two network calls a step); the cost per step does not depend on the
+   weights, so an untrained float32 network is timed.
 3. **Time to quality**: Digits-FID against training wall time for the diffusion model and the DCGAN, trained
    *interleaved* in one run: each trains until its own accumulated training time reaches the next checkpoint,
    is evaluated (not timed: the diffusion model samples with the profile's DDIM steps from its EMA weights),
@@ -116,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     import keras
     import numpy as np
 
-    from course_utils import classifier, datasets, diffusion, evaluation, sampling, schedules
+    from course_utils import classifier, datasets, diffusion, evaluation, flow, sampling, schedules
     from course_utils.paths import runs_dir
     from course_utils.pipeline import to_model_range
     from course_utils.profiles import PROFILES
@@ -169,13 +170,20 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "DDIM": (schedules.cosine_schedule(), 0.0, sampling.denoiser(fresh, prediction="eps")),
         "DDPM": (schedules.cosine_schedule(), 1.0, sampling.denoiser(fresh, prediction="eps")),
         "flow Euler": (schedules.flow_path(), 0.0, sampling.denoiser(fresh, prediction="velocity")),
+        "flow Heun": (schedules.flow_path(), None, fresh),  # lesson 14's ODE solver: two network calls a step
     }
     sampling_rates: dict[str, dict[str, float]] = {name: {} for name in samplers}
+
+    def draw(schedule: Any, eta: float | None, denoise: Any, n: int, steps: int) -> Any:
+        if eta is None:
+            return flow.generate(denoise, n, steps=steps, method="heun")
+        return _generate(denoise, schedule, n, steps, eta=eta)
+
     for steps in sampling_steps:
         for name, (schedule, eta, denoise) in samplers.items():
-            _generate(denoise, schedule, n_sample, 1, eta=eta)  # trace at this batch shape before timing
+            draw(schedule, eta, denoise, n_sample, 1)  # trace at this batch shape before timing
             start = time.perf_counter()
-            _generate(denoise, schedule, n_sample, steps, eta=eta)
+            draw(schedule, eta, denoise, n_sample, steps)
             sampling_rates[name][str(steps)] = round(n_sample / (time.perf_counter() - start), 2)
         print(
             f"  sampling images/s at {steps} steps: "

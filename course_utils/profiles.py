@@ -39,6 +39,7 @@ class Profile:
     ema_decay: float  #: decay of that exponential moving average of the weights
     sampling_steps: int  #: DDIM steps when a diffusion model draws samples for a grid or a metric
     toy_diffusion_steps: int  #: training steps of the 2-D toy diffusion model (lesson 13)
+    conditional_steps: int  #: training steps of the class-conditional flow-matching model (lesson 14)
     # models
     width: int  #: base number of filters of the course's CNNs
     latent_dim: int  #: size of the GAN noise vector z
@@ -108,6 +109,7 @@ PROFILES: dict[str, Profile] = {
         ema_decay=0.9,
         sampling_steps=4,
         toy_diffusion_steps=100,
+        conditional_steps=4,
         width=8,
         latent_dim=16,
         n_eval=64,
@@ -136,6 +138,7 @@ PROFILES: dict[str, Profile] = {
         ema_decay=0.999,
         sampling_steps=25,
         toy_diffusion_steps=2000,
+        conditional_steps=3000,
         width=32,
         latent_dim=64,
         n_eval=2_000,
@@ -167,6 +170,7 @@ PROFILES: dict[str, Profile] = {
         ema_decay=0.9999,
         sampling_steps=50,
         toy_diffusion_steps=4000,
+        conditional_steps=30_000,
         width=64,
         latent_dim=100,
         n_eval=10_000,

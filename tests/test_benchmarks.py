@@ -192,7 +192,7 @@ def test_diffusion_runs_and_saves():
     saved = _saved("diffusion")
     for key in ("training_images_per_s", "sampling_images_per_s", "curves", "dcgan_final_fid"):
         assert key in saved
-    assert set(figures["sampling_images_per_s"]) == {"DDIM", "DDPM", "flow Euler"}
+    assert set(figures["sampling_images_per_s"]) == {"DDIM", "DDPM", "flow Euler", "flow Heun"}
     assert all(rate > 0 for rates in figures["sampling_images_per_s"].values() for rate in rates.values())
     assert len(figures["curves"]["diffusion"]) == len(figures["curves"]["dcgan"]) == len(time_to_quality.FRACTIONS)
     assert keras.mixed_precision.global_policy().name == "float32"
