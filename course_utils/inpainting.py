@@ -173,7 +173,7 @@ class PartialConv2D(keras.layers.Layer):
         known = tf.nn.conv2d(per_pixel, ones, strides=self.strides, padding=self.padding.upper())
         new_mask = tf.cast(known > 0.5, tf.float32)
         window = float(self.kernel_size[0] * self.kernel_size[1] * self.in_channels)  # sum(1)
-        ratio = window / tf.maximum(known, 1.0) * new_mask
+        ratio = window * _reciprocal(tf.maximum(known, 1.0)) * new_mask
         raw = tf.nn.conv2d(
             x * tf.cast(mask, x.dtype),
             tf.cast(self.kernel, x.dtype),
@@ -279,6 +279,12 @@ def _set_conv_arguments(
     layer.activation = keras.activations.get(activation)
 
 
+def _reciprocal(x: tf.Tensor) -> tf.Tensor:
+    """1 / x for x > 0, as exp(-log x): TensorFlow Lite's int8 division fails whenever the stored int8 code of the
+    divisor is 0, even though the number it stands for is not (lesson 15 quantises these layers)."""
+    return tf.exp(-tf.math.log(x))
+
+
 def _split_shapes(input_shape: Any) -> tuple[tuple, tuple]:
     if (
         not isinstance(input_shape, (tuple, list))
@@ -339,7 +345,8 @@ class SmoothFill(keras.layers.Layer):
         for level in range(len(values) - 1, -1, -1):
             weight = weights[level]
             known = mask if level == 0 else tf.cast(weight > 0, tf.float32)
-            value = values[level] / tf.maximum(weight, 1e-6) if level else image * mask
+            # The mean of the known pixels under each coarse pixel (weight + 1 - known: weight if known, else 1).
+            value = values[level] * _reciprocal(weight + (1.0 - known)) if level else image * mask
             if guess is None:  # the coarsest level: what is not known at all becomes grey
                 guess = known * value + (1.0 - known) * 0.5
             else:
@@ -421,7 +428,7 @@ def build_inpainter(
     )((h, m))
     if start_from_fill:  # the correction r is added to the fill's logit, so r = 0 gives the fill back
         start = keras.ops.clip(fill, _FILL_CLIP, 1.0 - _FILL_CLIP)
-        h = keras.ops.cast(h, "float32") + keras.ops.log(start / (1.0 - start))
+        h = keras.ops.cast(h, "float32") + keras.ops.log(start) - keras.ops.log(1.0 - start)
     output = keras.layers.Activation("sigmoid", dtype="float32", name="prediction")(h)
     name = "fill_correcting_unet" if start_from_fill else "partial_conv_unet"
     return keras.Model([image, mask], output, name=name)
