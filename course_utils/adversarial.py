@@ -9,7 +9,11 @@ masks are float32 in {0, 1}, shaped (N, H, W, 1), with **1 = known pixel** and *
 * :func:`make_adversarial_train_step` trains an inpainter with the context-encoder loss of Pathak et al.
   (2016), L = L_rec + adv_weight·L_adv, and its discriminator on real photos against composites.
 * :class:`AdversarialInpainter` runs that step in a resumable :class:`course_utils.training.TrainingRun`.
-* :func:`sharpness` measures texture: the variance of the Laplacian, inside the hole when masks are given.
+* :func:`warm_up_discriminator` trains the discriminator alone on real photos against the inpainter's fills,
+  so that its verdict means something from the first adversarial step.
+* :func:`detail` measures texture per image: the variance of the Laplacian, inside the hole when masks are given.
+* :func:`hole_kid` measures realism as a distance between *distributions*: the KID of the fills' hole patterns
+  against real ones (Blau & Michaeli's perception axis).
 """
 
 from __future__ import annotations
@@ -30,12 +34,17 @@ __all__ = [
     "ADV_WEIGHT",
     "AdversarialInpainter",
     "LAPLACIAN",
+    "PIX2PIX_LAYERS",
     "build_patch_discriminator",
+    "detail",
+    "hole_features",
+    "hole_kid",
     "laplacian",
     "make_adversarial_train_step",
+    "make_discriminator_step",
     "patch_layers",
     "receptive_field",
-    "sharpness",
+    "warm_up_discriminator",
 ]
 
 #: Weight of the adversarial term next to the reconstruction loss (6·hole + 1·valid). Pathak et al. weight
@@ -47,6 +56,9 @@ LAPLACIAN = np.array([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]], np.fl
 D_LEARNING_RATE = 5e-4
 D_BETA_1 = 0.5
 KERNEL = 4  # kernel of the strided convolutions, as in pix2pix
+#: The (kernel, stride) pairs of pix2pix's 70x70 PatchGAN (Isola et al., 2017): C64-C128-C256 with stride 2,
+#: C512 with stride 1, then a 4x4 convolution to one logit.
+PIX2PIX_LAYERS: tuple[tuple[int, int], ...] = ((4, 2), (4, 2), (4, 2), (4, 1), (4, 1))
 
 
 # --------------------------------------------------------------------------- the discriminator
@@ -258,7 +270,77 @@ class AdversarialInpainter(RunBacked):
     # train(dataset, steps=...) is RunBacked.train: batches of (images, masks), capped by the profile's max_steps.
 
 
-# --------------------------------------------------------------------------- sharpness
+# --------------------------------------------------------------------------- warming up the discriminator
+
+
+def make_discriminator_step(
+    inpainter: keras.Model, discriminator: keras.Model, d_opt: Any
+) -> Callable[[tf.Tensor, tf.Tensor], dict[str, tf.Tensor]]:
+    """A ``tf.function`` that updates only the discriminator: real photos against the inpainter's composites; lesson 11.
+
+    The inpainter is used as it is (not trained), so the step is cheap. Returns float32 {"d_loss", "real",
+    "fake"}: the loss and the mean probability the discriminator gives to the real and the filled photos.
+    """
+    for name, model in (("inpainter", inpainter), ("discriminator", discriminator)):
+        if not isinstance(model, keras.Model):
+            raise TypeError(f"{name} must be a Keras model; got {describe(model)}.")
+    if not isinstance(d_opt, keras.optimizers.Optimizer):
+        raise TypeError(f"d_opt must be a Keras optimizer such as keras.optimizers.Adam(5e-4); got {describe(d_opt)}.")
+    d_opt = loss_scaled(d_opt, discriminator)
+    image_shape = tuple(inpainter.inputs[0].shape[1:])
+
+    @tf.function(reduce_retracing=True)
+    def step(images: tf.Tensor, masks: tf.Tensor) -> dict[str, tf.Tensor]:
+        images, masks = inpainting.step_inputs(images, masks, image_shape)
+        predictions = tf.cast(inpainter([images * masks, masks], training=False), tf.float32)
+        filled = masks * images + (1.0 - masks) * predictions
+        with tf.GradientTape() as tape:
+            real_logits = _flat(discriminator(images, training=True))
+            fake_logits = _flat(discriminator(filled, training=True))
+            d_loss = gan.discriminator_loss(real_logits, fake_logits)
+            scaled = d_opt.scale_loss(d_loss)
+        grads = tape.gradient(scaled, discriminator.trainable_variables)
+        d_opt.apply_gradients(zip(grads, discriminator.trainable_variables))
+        return {
+            "d_loss": tf.cast(d_loss, tf.float32),
+            "real": tf.reduce_mean(tf.sigmoid(real_logits)),
+            "fake": tf.reduce_mean(tf.sigmoid(fake_logits)),
+        }
+
+    return step
+
+
+def warm_up_discriminator(
+    trainer: Any, dataset: Iterable[Any], *, steps: int, progress: bool = True
+) -> dict[str, np.ndarray]:
+    """Train an :class:`AdversarialInpainter`'s discriminator alone for ``steps`` batches; lesson 11.
+
+    A fresh discriminator guesses, so for its first hundreds of steps its gradient tells the inpainter
+    nothing useful. Warmed up on real photos against the inpainter's current fills, it starts the
+    adversarial fine-tuning already knowing what gives a fill away. Returns the per-step {"d_loss", "real",
+    "fake"} as arrays. Call it before the run's first adversarial step (``trainer.step == 0``).
+    """
+    for attribute in ("model", "discriminator", "d_opt"):
+        if not hasattr(trainer, attribute):
+            raise TypeError(f"trainer must be an adversarial.AdversarialInpainter; got {describe(trainer)}.")
+    steps = check_positive_int("steps", steps)
+    step = make_discriminator_step(trainer.model, trainer.discriminator, trainer.d_opt)
+    logs: dict[str, list[float]] = {"d_loss": [], "real": [], "fake": []}
+    batches = iter(dataset)
+    from tqdm.auto import tqdm
+
+    for _ in tqdm(range(steps), desc="warming up D", disable=not progress):
+        try:
+            images, masks = next(batches)
+        except StopIteration:
+            batches = iter(dataset)
+            images, masks = next(batches)
+        for name, value in step(images, masks).items():
+            logs[name].append(float(value))
+    return {name: np.asarray(values) for name, values in logs.items()}
+
+
+# --------------------------------------------------------------------------- detail and realism
 
 
 def _gray(images: Any) -> np.ndarray:
@@ -282,11 +364,13 @@ def laplacian(images: Any) -> np.ndarray:
     return p[:, :-2, 1:-1] + p[:, 2:, 1:-1] + p[:, 1:-1, :-2] + p[:, 1:-1, 2:] - 4.0 * p[:, 1:-1, 1:-1]
 
 
-def sharpness(images: Any, masks: Any = None) -> np.ndarray:
+def detail(images: Any, masks: Any = None) -> np.ndarray:
     """Variance of the Laplacian per image (N,), over the hole pixels only when masks are given; lesson 11.
 
-    A flat or blurred region has a small Laplacian everywhere, edges and texture a large one. It measures
-    detail, not correctness: noise scores high too, so compare with the same number on the real photos.
+    A flat or blurred region has a small Laplacian everywhere, edges and texture a large one (a classic focus
+    measure). It scores one image at a time, so it says how much detail a fill has, not whether fills look
+    like photos: noise scores high too. Compare it with the same number on the real photos, and use
+    :func:`hole_kid` for realism.
     """
     lap = laplacian(images)
     if masks is None:
@@ -305,3 +389,63 @@ def sharpness(images: Any, masks: Any = None) -> np.ndarray:
         if hole[i].sum() > 1:
             values[i] = lap[i][hole[i]].var()
     return values
+
+
+def hole_features(images: Any, masks: Any) -> np.ndarray:
+    """One feature vector per image: its grey level (less its mean) and Laplacian over the hole's box; lesson 11.
+
+    Every mask must have the same hole (centre holes, say), so that the vectors line up pixel by pixel. The
+    grey-level part describes the structure of the fill, the Laplacian part its detail.
+    """
+    mask = masks.numpy() if hasattr(masks, "numpy") else np.asarray(masks)
+    grey = _gray(images)
+    if mask.ndim != 4 or mask.shape[:3] != grey.shape or mask.shape[3] != 1:
+        raise ValueError(
+            f"masks must be shaped (N, H, W, 1) like the images, {grey.shape + (1,)}, with 1 = known and 0 = hole; "
+            f"got {describe(mask)}."
+        )
+    hole = mask[..., 0] == 0
+    if not hole[0].any() or not np.all(hole == hole[0]):
+        raise ValueError(
+            "hole_features compares the same hole across photos: give masks that all have one identical, non-empty "
+            "hole, such as masks.make_masks('center', n, size)."
+        )
+    rows, cols = np.nonzero(hole[0].any(axis=1))[0], np.nonzero(hole[0].any(axis=0))[0]
+    box = (slice(None), slice(rows.min(), rows.max() + 1), slice(cols.min(), cols.max() + 1))
+    level = grey[box] - grey[box].mean(axis=(1, 2), keepdims=True)
+    return np.concatenate([level.reshape(len(grey), -1), laplacian(images)[box].reshape(len(grey), -1)], axis=1)
+
+
+def hole_kid(
+    fills: Any,
+    real: Any,
+    masks: Any,
+    *,
+    real_masks: Any = None,
+    subsets: int = 10,
+    subset_size: int = 1000,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """KID × 1000 between the hole patterns of ``fills`` and of ``real`` photos, and its std; lesson 11.
+
+    A distance between two *distributions*, not a score per image: Blau & Michaeli's perception axis. The
+    features of :func:`hole_features` are scaled so that the real ones have unit variance in each half
+    (level, Laplacian), then compared by ``evaluation.kid_from_features``. Use different photos for ``real``
+    and ``fills`` (two halves of a held-out set) and measure real against real for the floor.
+    """
+    from course_utils.evaluation import kid_from_features
+
+    real_masks = masks if real_masks is None else real_masks
+    f_fill = hole_features(fills, masks)
+    f_real = hole_features(real, real_masks)
+    if f_fill.shape[1] != f_real.shape[1]:
+        raise ValueError(
+            f"fills and real photos must have holes of the same size; got features {f_fill.shape} and {f_real.shape}."
+        )
+    half = f_real.shape[1] // 2
+    for part in (slice(0, half), slice(half, None)):
+        scale = max(float(f_real[:, part].std()), 1e-12)
+        f_fill[:, part] /= scale
+        f_real[:, part] /= scale
+    mean, std = kid_from_features(f_fill, f_real, subsets=subsets, subset_size=subset_size, seed=seed)
+    return 1000.0 * mean, 1000.0 * std

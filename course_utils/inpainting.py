@@ -27,11 +27,14 @@ from course_utils.training import RunBacked, TrainingRun, check_profile, loss_sc
 from course_utils.validation import check_positive_int, describe
 
 __all__ = [
+    "GREY_SHARE",
     "GatedConv2D",
     "HOLE_WEIGHT",
+    "SmoothFill",
     "Inpainter",
     "PartialConv2D",
     "VALID_WEIGHT",
+    "augment_photos",
     "build_inpainter",
     "rebuild_inpainter",
     "composite",
@@ -51,6 +54,8 @@ VALID_WEIGHT = 1.0
 #: Adam's learning rate. Liu et al. use 2e-4 for days of GPU training; the short runs of this course learn
 #: faster with 1e-3.
 LEARNING_RATE = 1e-3
+#: How far from 0 and 1 the smooth fill is kept before its logit is taken (start_from_fill=True).
+_FILL_CLIP = 1e-3
 
 
 
@@ -169,7 +174,7 @@ class PartialConv2D(keras.layers.Layer):
         known = tf.nn.conv2d(per_pixel, ones, strides=self.strides, padding=self.padding.upper())
         new_mask = tf.cast(known > 0.5, tf.float32)
         window = float(self.kernel_size[0] * self.kernel_size[1] * self.in_channels)  # sum(1)
-        ratio = window / tf.maximum(known, 1.0) * new_mask
+        ratio = window * _reciprocal(tf.maximum(known, 1.0)) * new_mask
         raw = tf.nn.conv2d(
             x * tf.cast(mask, x.dtype),
             tf.cast(self.kernel, x.dtype),
@@ -275,6 +280,12 @@ def _set_conv_arguments(
     layer.activation = keras.activations.get(activation)
 
 
+def _reciprocal(x: tf.Tensor) -> tf.Tensor:
+    """1 / x for x > 0, as exp(-log x): TensorFlow Lite's int8 division fails whenever the stored int8 code of the
+    divisor is 0, even though the number it stands for is not (lesson 15 quantises these layers)."""
+    return tf.exp(-tf.math.log(x))
+
+
 def _split_shapes(input_shape: Any) -> tuple[tuple, tuple]:
     if (
         not isinstance(input_shape, (tuple, list))
@@ -296,17 +307,85 @@ def _conv_size(n: int | None, kernel: int, stride: int, padding: str) -> int | N
     return -(-n // stride) if padding == "same" else (n - kernel) // stride + 1
 
 
+class SmoothFill(keras.layers.Layer):
+    """A classical fill inside the network: the hole solved as a smooth membrane (Laplace's equation); lesson 10.
+
+    Called on ``(masked image, mask)`` (1 = known), it returns a float32 image whose known pixels are the
+    input's and whose hole holds the *harmonic* interpolation of the hole's border: every hole pixel is the
+    mean of its four neighbours (at the image border, of the neighbours that exist). The equation is solved
+    coarse to fine: a pyramid of masked averages (each coarser pixel the mean of the known pixels under
+    it) gives a first guess at 1/2, 1/4... of the size, and ``iterations`` Jacobi sweeps (replace every hole
+    pixel by its neighbours' mean) refine it at each size, so the fill costs a few cheap convolutions. It
+    has no weights: it is the classical method the network starts from. A photo with no known pixel is
+    filled with grey 0.5.
+    """
+
+    def __init__(self, iterations: int = 8, **kwargs: Any) -> None:
+        kwargs.setdefault("dtype", "float32")
+        super().__init__(**kwargs)
+        self.iterations = check_positive_int("iterations", iterations, minimum=0)
+
+    def _neighbour_mean(self, u: tf.Tensor) -> tf.Tensor:
+        # Edge padding makes a missing outside neighbour equal the pixel itself: the mean of the neighbours
+        # that exist (the reflecting, Neumann, border of Laplace's equation).
+        padded = tf.pad(u, [[0, 0], [1, 1], [1, 1], [0, 0]], mode="SYMMETRIC")
+        return 0.25 * (
+            padded[:, :-2, 1:-1] + padded[:, 2:, 1:-1] + padded[:, 1:-1, :-2] + padded[:, 1:-1, 2:]
+        )
+
+    def call(self, inputs: Any) -> tf.Tensor:
+        image, mask = inputs
+        image = tf.cast(image, tf.float32)
+        mask = tf.cast(mask, tf.float32)
+        # The pyramid: premultiplied sums and known fractions, halved until one side is odd or 1 pixel.
+        values, weights = [image * mask], [mask]
+        while values[-1].shape[1] % 2 == 0 and values[-1].shape[2] % 2 == 0 and values[-1].shape[1] > 1:
+            values.append(tf.nn.avg_pool2d(values[-1], 2, 2, "VALID"))
+            weights.append(tf.nn.avg_pool2d(weights[-1], 2, 2, "VALID"))
+        guess = None
+        for level in range(len(values) - 1, -1, -1):
+            weight = weights[level]
+            known = mask if level == 0 else tf.cast(weight > 0, tf.float32)
+            # The mean of the known pixels under each coarse pixel (weight + 1 - known: weight if known, else 1).
+            value = values[level] * _reciprocal(weight + (1.0 - known)) if level else image * mask
+            if guess is None:  # the coarsest level: what is not known at all becomes grey
+                guess = known * value + (1.0 - known) * 0.5
+            else:
+                size = (value.shape[1], value.shape[2])
+                guess = known * value + (1.0 - known) * tf.image.resize(guess, size, method="bilinear")
+            for _ in range(self.iterations):
+                guess = known * value + (1.0 - known) * self._neighbour_mean(guess)
+        return guess
+
+    def compute_output_shape(self, input_shape: Any) -> tuple:
+        return tuple(input_shape[0])
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update(iterations=self.iterations)
+        return config
+
+
 # --------------------------------------------------------------------------- the U-Net
 
 
-def build_inpainter(*, image_size: int, channels: int = 3, width: int, depth: int = 3) -> keras.Model:
+def build_inpainter(
+    *, image_size: int, channels: int = 3, width: int, depth: int = 3, start_from_fill: bool = False
+) -> keras.Model:
     """A U-Net of partial convolutions: (masked image, mask) -> predicted image in [0, 1]; lesson 10.
 
     The encoder halves the size ``depth`` times with stride-2 partial convolutions (ReLU); the decoder
     doubles it back with nearest-neighbour upsampling, concatenates the encoder's features *and masks* of
     the same size (the skip connections), and applies a partial convolution (LeakyReLU 0.2), as in Liu et al.
     The last layer also sees the input image and mask; a sigmoid gives float32 pixels in [0, 1].
+
+    With ``start_from_fill=True`` the network starts where a classical method ends: a :class:`SmoothFill`
+    layer fills the hole smoothly, the U-Net sees that fill as three more channels (known everywhere), and
+    its last layer, initialised to zero, predicts a *correction*: the output is sigmoid(logit(fill) + r),
+    which is the smooth fill itself before training.
     """
+    if not isinstance(start_from_fill, bool):
+        raise TypeError(f"start_from_fill must be True or False; got {describe(start_from_fill)}.")
     image_size = check_positive_int("image_size", image_size)
     channels = check_positive_int("channels", channels)
     width = check_positive_int("width", width)
@@ -323,7 +402,14 @@ def build_inpainter(*, image_size: int, channels: int = 3, width: int, depth: in
     def filters(level: int) -> int:
         return width * 2 ** min(level, 3)
 
-    h, m = PartialConv2D(width, 5, activation="relu", name="enc0")((image, mask))
+    x_in, m_in, last = image, mask, [(image, mask, channels)]
+    if start_from_fill:
+        fill = SmoothFill(name="smooth_fill")((image, mask))
+        everywhere = keras.ops.ones_like(mask)
+        x_in = keras.layers.Concatenate(name="with_fill")([image, fill])
+        m_in = _stack_masks([(mask, channels), (everywhere, channels)])
+        last.append((fill, everywhere, channels))
+    h, m = PartialConv2D(width, 5, activation="relu", name="enc0")((x_in, m_in))
     skips = [(h, m)]
     for level in range(1, depth + 1):
         h, m = PartialConv2D(filters(level), 3, strides=2, activation="relu", name=f"enc{level}")((h, m))
@@ -336,11 +422,17 @@ def build_inpainter(*, image_size: int, channels: int = 3, width: int, depth: in
         h = keras.layers.Concatenate(name=f"cat{level}")([h, skip_h])
         m = _stack_masks([(m, filters(level + 1)), (skip_m, skip_h.shape[-1])])
         h, m = PartialConv2D(filters(level), 3, activation=keras.layers.LeakyReLU(0.2), name=f"dec{level}")((h, m))
-    h = keras.layers.Concatenate(name="cat_input")([h, image])
-    m = _stack_masks([(m, filters(0)), (mask, channels)])
-    h, _ = PartialConv2D(channels, 3, name="to_pixels")((h, m))
+    h = keras.layers.Concatenate(name="cat_input")([h, *(x for x, _, _ in last)])
+    m = _stack_masks([(m, filters(0)), *((mask_, count) for _, mask_, count in last)])
+    h, _ = PartialConv2D(
+        channels, 3, kernel_initializer="zeros" if start_from_fill else "he_normal", name="to_pixels"
+    )((h, m))
+    if start_from_fill:  # the correction r is added to the fill's logit, so r = 0 gives the fill back
+        start = keras.ops.clip(fill, _FILL_CLIP, 1.0 - _FILL_CLIP)
+        h = keras.ops.cast(h, "float32") + keras.ops.log(start) - keras.ops.log(1.0 - start)
     output = keras.layers.Activation("sigmoid", dtype="float32", name="prediction")(h)
-    return keras.Model([image, mask], output, name="partial_conv_unet")
+    name = "fill_correcting_unet" if start_from_fill else "partial_conv_unet"
+    return keras.Model([image, mask], output, name=name)
 
 
 def rebuild_inpainter(model: keras.Model) -> keras.Model:
@@ -356,7 +448,10 @@ def rebuild_inpainter(model: keras.Model) -> keras.Model:
         raise TypeError(
             f"rebuild_inpainter takes a U-Net made by build_inpainter (layers enc0, enc1...); got {describe(model)}."
         ) from error
-    copy = build_inpainter(image_size=image_size, channels=channels, width=width, depth=depth)
+    start_from_fill = any(layer.name == "smooth_fill" for layer in model.layers)
+    copy = build_inpainter(
+        image_size=image_size, channels=channels, width=width, depth=depth, start_from_fill=start_from_fill
+    )
     try:
         copy.set_weights(model.get_weights())
     except ValueError as error:
@@ -513,12 +608,18 @@ def step_inputs(images: Any, masks: Any, image_shape: tuple) -> tuple[tf.Tensor,
     return tf.cast(images, tf.float32), tf.cast(masks, tf.float32)
 
 
-def make_training_dataset(images: Any, masks: Any, *, batch_size: int, seed: int = 0) -> tf.data.Dataset:
+def make_training_dataset(
+    images: Any, masks: Any, *, batch_size: int, seed: int = 0, augment: bool = False
+) -> tf.data.Dataset:
     """Shuffled batches of (image in [0, 1], mask), masks drawn anew from the pool for every pass; lesson 10.
 
     ``images`` may be uint8 (divided by 255) or float in [0, 1]. ``masks`` is a pool of masks (N_m, H, W, 1)
     of any size; each epoch pairs every image with a different random mask. Incomplete batches are dropped.
+    ``augment=True`` shows every photo in one of its eight orientations (:func:`augment_photos`), a quarter of
+    them in grey, each time it comes round: the same photos look like more, different ones.
     """
+    if not isinstance(augment, bool):
+        raise TypeError(f"augment must be True or False; got {describe(augment)}.")
     array = _as_numpy(images)
     if array.dtype == np.uint8:
         array = array.astype(np.float32) / 255.0
@@ -533,6 +634,10 @@ def make_training_dataset(images: Any, masks: Any, *, batch_size: int, seed: int
         raise ValueError(f"batch_size ({batch_size}) is larger than the number of images ({len(array)}).")
     seed = check_positive_int("seed", seed, minimum=0)
     image_ds = tf.data.Dataset.from_tensor_slices(array).shuffle(len(array), seed=seed, reshuffle_each_iteration=True)
+    if augment:
+        image_ds = image_ds.batch(batch_size).map(
+            augment_photos, num_parallel_calls=tf.data.AUTOTUNE
+        ).unbatch()
     mask_ds = (
         tf.data.Dataset.from_tensor_slices(pool)
         .shuffle(len(pool), seed=seed + 1, reshuffle_each_iteration=True)
@@ -541,6 +646,29 @@ def make_training_dataset(images: Any, masks: Any, *, batch_size: int, seed: int
     return tf.data.Dataset.zip((image_ds, mask_ds)).batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
 
 
+
+
+#: The share of photos :func:`augment_photos` turns grey.
+GREY_SHARE = 0.25
+
+
+def augment_photos(images: Any) -> tf.Tensor:
+    """Each photo of a batch in a random one of its 8 orientations (flips, quarter turns), a quarter in grey; lesson 10.
+
+    The eight orientations are the symmetries of a square: no pixel is invented or lost. Grey photos are the
+    mean of the three channels, repeated, so the batch keeps its shape. Works on (N, H, W, C) tensors with
+    H = W, in a ``tf.data`` pipeline or eagerly (``tf.random.set_seed`` fixes the draws).
+    """
+    images = tf.convert_to_tensor(images, tf.float32)
+    if images.shape.rank != 4 or (images.shape[1] is not None and images.shape[1] != images.shape[2]):
+        raise ValueError(f"augment_photos takes square photos shaped (N, H, H, C); got shape {tuple(images.shape)}.")
+    draws = tf.random.uniform((tf.shape(images)[0], 4))
+    flipped = tf.where((draws[:, 0] < 0.5)[:, None, None, None], tf.reverse(images, axis=[2]), images)
+    turned = tf.where((draws[:, 1] < 0.5)[:, None, None, None], tf.transpose(flipped, [0, 2, 1, 3]), flipped)
+    upside = tf.where((draws[:, 2] < 0.5)[:, None, None, None], tf.reverse(turned, axis=[1]), turned)
+    channels = images.shape[-1] or 1
+    grey = tf.repeat(tf.reduce_mean(upside, axis=-1, keepdims=True), channels, axis=-1)
+    return tf.where((draws[:, 3] < GREY_SHARE)[:, None, None, None], grey, upside)
 
 
 def _sample_panel(model: keras.Model, images: np.ndarray, masks: np.ndarray) -> np.ndarray:
@@ -558,6 +686,8 @@ class Inpainter(RunBacked):
     Inpainter with the name of an earlier run restores its newest checkpoint, so :meth:`train` continues
     to the same total; ``resume=False`` starts afresh. ``sample_images`` and ``sample_masks`` (up to 4)
     are drawn every ``sample_every`` steps as rows of damaged / prediction / composite / truth.
+    ``start_from_fill`` chooses the U-Net that corrects a smooth classical fill (the default) or the plain one
+    (see :func:`build_inpainter`).
     """
 
     def __init__(
@@ -573,13 +703,18 @@ class Inpainter(RunBacked):
         valid_weight: float = VALID_WEIGHT,
         tv_weight: float = 0.0,
         learning_rate: float = LEARNING_RATE,
+        start_from_fill: bool = True,
         resume: bool = True,
     ) -> None:
         check_profile(profile, "image_size", "width", "max_steps", "jit_compile")
         self.profile = profile
         with training_precision(profile) as self.precision:  # the profile's mixed precision, if the hardware has it
             self.model = build_inpainter(
-                image_size=profile.image_size, channels=channels, width=profile.width, depth=depth
+                image_size=profile.image_size,
+                channels=channels,
+                width=profile.width,
+                depth=depth,
+                start_from_fill=start_from_fill,
             )
             self.optimizer = loss_scaled(keras.optimizers.Adam(learning_rate), self.model)
             self.optimizer.build(self.model.trainable_variables)  # so a checkpoint restores into it at once
@@ -650,7 +785,7 @@ def load_or_train_inpainter(
             )
         images = data.x_train[:n_images]
         pool = training_masks(min(len(images), 3000), images.shape[1], seed=1)
-        return make_training_dataset(images, pool, batch_size=profile.batch_size)
+        return make_training_dataset(images, pool, batch_size=profile.batch_size, augment=True)
 
     inpainter = training.load_or_train(
         lambda: Inpainter(profile, name=name),

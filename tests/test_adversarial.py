@@ -1,4 +1,4 @@
-"""Lesson 11's helpers: the PatchGAN, its receptive field, the adversarial step and the sharpness measure."""
+"""Lesson 11's helpers: the PatchGAN, its receptive field, the adversarial step, detail and realism."""
 
 import cv2
 import keras
@@ -151,7 +151,7 @@ def test_adversarial_step_rejects_bad_arguments():
         adversarial.make_adversarial_train_step(g, d, "adam", keras.optimizers.Adam())
 
 
-# --------------------------------------------------------------------------- sharpness
+# --------------------------------------------------------------------------- detail and realism
 
 
 def _photo():
@@ -169,33 +169,75 @@ def test_laplacian_matches_scipy_and_opencv():
     np.testing.assert_allclose(ours, reference, atol=1e-10)
 
 
-def test_sharpness_is_the_variance_of_the_laplacian_and_blur_lowers_it():
+def test_detail_is_the_variance_of_the_laplacian_and_blur_lowers_it():
     image = _photo()
     gray = image.astype(np.float64).mean(axis=-1)
     blurred = cv2.GaussianBlur(image, (0, 0), 1.5)
-    values = adversarial.sharpness(np.stack([image, blurred]))
+    values = adversarial.detail(np.stack([image, blurred]))
     np.testing.assert_allclose(values[0], ndimage.laplace(gray, mode="reflect").var(), rtol=1e-9)
     assert values[1] < 0.5 * values[0]
     flat = np.full((1, 16, 16, 3), 0.3, np.float32)
-    assert adversarial.sharpness(flat)[0] == pytest.approx(0.0, abs=1e-12)
+    assert adversarial.detail(flat)[0] == pytest.approx(0.0, abs=1e-12)
 
 
-def test_sharpness_inside_the_hole_uses_only_hole_pixels():
+def test_detail_inside_the_hole_uses_only_hole_pixels():
     image = _photo()[None]
     mask = np.ones((1, 64, 64, 1), np.float32)
     mask[:, 16:48, 16:48] = 0
     smooth = image.copy()
     smooth[:, 16:48, 16:48] = image[:, 16:48, 16:48].mean()  # a flat fill: sharp outside, flat inside
     lap = ndimage.laplace(smooth[0].astype(np.float64).mean(axis=-1), mode="reflect")
-    np.testing.assert_allclose(adversarial.sharpness(smooth, mask)[0], lap[16:48, 16:48].var(), rtol=1e-9)
-    assert adversarial.sharpness(smooth, mask)[0] < adversarial.sharpness(image, mask)[0]
-    assert adversarial.sharpness(image, np.ones_like(mask))[0] == 0.0  # no hole, nothing to measure
+    np.testing.assert_allclose(adversarial.detail(smooth, mask)[0], lap[16:48, 16:48].var(), rtol=1e-9)
+    assert adversarial.detail(smooth, mask)[0] < adversarial.detail(image, mask)[0]
+    assert adversarial.detail(image, np.ones_like(mask))[0] == 0.0  # no hole, nothing to measure
 
 
-def test_sharpness_rejects_bad_arguments():
+def test_detail_rejects_bad_arguments():
     with pytest.raises(ValueError, match="Add a batch axis"):
-        adversarial.sharpness(np.zeros((8, 8, 3), np.float32))
+        adversarial.detail(np.zeros((8, 8, 3), np.float32))
     with pytest.raises(ValueError, match="1 = known and 0 = hole"):
-        adversarial.sharpness(np.zeros((1, 8, 8, 3), np.float32), np.ones((1, 8, 8), np.float32))
+        adversarial.detail(np.zeros((1, 8, 8, 3), np.float32), np.ones((1, 8, 8), np.float32))
     with pytest.raises(ValueError, match="only 0 \\(hole\\) and 1"):
-        adversarial.sharpness(np.zeros((1, 8, 8, 3), np.float32), np.full((1, 8, 8, 1), 255.0, np.float32))
+        adversarial.detail(np.zeros((1, 8, 8, 3), np.float32), np.full((1, 8, 8, 1), 255.0, np.float32))
+
+
+def test_pix2pix_layers_see_70_pixels():
+    assert adversarial.receptive_field(list(adversarial.PIX2PIX_LAYERS)) == 70
+
+
+def test_hole_features_line_up_the_hole_box_and_hole_kid_tells_blur_from_photos():
+    from course_utils import masks as masks_module
+    from course_utils import standins
+
+    photos = standins.photo_crops(240, size=16, split="test", seed=0).astype(np.float32) / 255.0
+    centre = masks_module.make_masks("center", len(photos), 16)
+    features = adversarial.hole_features(photos, centre)
+    assert features.shape == (len(photos), 2 * 8 * 8)
+    grey = photos.mean(-1)[:, 4:12, 4:12]
+    np.testing.assert_allclose(
+        features[:, :64], (grey - grey.mean(axis=(1, 2), keepdims=True)).reshape(-1, 64), atol=1e-6
+    )
+    blurred = np.stack([cv2.GaussianBlur(p, (0, 0), 2.0) for p in photos])
+    real_half, fill_half = photos[:120], photos[120:]
+    floor = adversarial.hole_kid(fill_half, real_half, centre[120:], real_masks=centre[:120], subset_size=100)
+    blur = adversarial.hole_kid(blurred[120:], real_half, centre[120:], real_masks=centre[:120], subset_size=100)
+    assert blur[0] > floor[0] + 3 * max(blur[1], floor[1])
+    with pytest.raises(ValueError, match="identical, non-empty"):
+        adversarial.hole_features(photos[:6], inpainting.training_masks(6, 16))
+
+
+def test_the_warm_up_trains_only_the_discriminator():
+    inpainter = inpainting.build_inpainter(image_size=16, width=4, depth=2, start_from_fill=True)
+    discriminator = adversarial.build_patch_discriminator(image_size=16, width=4, n_layers=2)
+    trainer = type("Trainer", (), {})()
+    trainer.model, trainer.discriminator, trainer.d_opt = inpainter, discriminator, keras.optimizers.Adam(5e-3)
+    before_g, before_d = inpainter.get_weights(), discriminator.get_weights()
+    images = np.random.default_rng(0).uniform(0, 1, (8, 16, 16, 3)).astype(np.float32)
+    dataset = [(images, _masks(8, 16))]
+    logs = adversarial.warm_up_discriminator(trainer, dataset, steps=12, progress=False)
+    assert len(logs["d_loss"]) == 12 and logs["d_loss"][-1] < logs["d_loss"][0]
+    assert logs["real"][-1] > logs["fake"][-1]
+    assert all(np.array_equal(a, b) for a, b in zip(before_g, inpainter.get_weights()))
+    assert not all(np.array_equal(a, b) for a, b in zip(before_d, discriminator.get_weights()))
+    with pytest.raises(TypeError, match="AdversarialInpainter"):
+        adversarial.warm_up_discriminator(object(), dataset, steps=1)

@@ -15,6 +15,7 @@ from benchmarks import (
     dcgan_robustness,
     dcgan_throughput,
     diffusion,
+    inpainter_quality,
     inpainter_throughput,
     suite_time,
     time_to_quality,
@@ -118,6 +119,17 @@ def test_inpainter_throughput_runs_and_saves():
         expected.add("inpainter@cpu+bf16")
     assert set(_saved("inpainter_throughput")["configs"]) == expected
     assert all(c["images_per_s"] > 0 for c in figures["configs"].values())
+
+
+def test_inpainter_quality_runs_and_saves():
+    figures = inpainter_quality.main(["--tiny"])
+    saved = _saved("inpainter_quality")
+    assert set(saved["designs"]) == set(inpainter_quality.DESIGNS)
+    assert {"telea", "navier_stokes", "biharmonic", "mean_fill", "smooth fill"} == set(saved["classical"])
+    point = saved["designs"]["fill+aug"][-1]
+    assert point["steps"] == 2 and point["train_seconds"] > 0
+    assert set(point) >= {"center", "boxes", "free_form"} and set(point["center"]) == {"psnr", "hole_l1"}
+    assert set(figures["beats_best_classical"]) == set(inpainter_quality.DESIGNS)
 
 
 def test_cpu_precision_runs_saves_and_restores_float32():

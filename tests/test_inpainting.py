@@ -398,3 +398,104 @@ def test_both_inpainter_train_steps_explain_wrongly_shaped_batches():
             step(images, np.concatenate([masks, masks], axis=-1))
     converted = ip.step_inputs(images.astype(np.float64), masks, (16, 16, 3))
     assert all(t.dtype == tf.float32 for t in converted)
+
+
+# --------------------------------------------------------------------------- starting from a classical fill
+
+
+def _harmonic_reference(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """Laplace's equation in the hole (4 neighbours, reflecting border), solved exactly with SciPy."""
+    from scipy.sparse import lil_matrix
+    from scipy.sparse.linalg import spsolve
+
+    h, w = hole.shape
+    index = -np.ones((h, w), int)
+    index[hole] = np.arange(hole.sum())
+    matrix, rhs = lil_matrix((hole.sum(), hole.sum())), np.zeros(hole.sum())
+    for (i, j), k in zip(np.argwhere(hole), index[hole]):
+        neighbours = [(i + di, j + dj) for di, dj in ((-1, 0), (1, 0), (0, -1), (0, 1))]
+        neighbours = [(a, b) for a, b in neighbours if 0 <= a < h and 0 <= b < w]
+        matrix[k, k] = len(neighbours)
+        for a, b in neighbours:
+            if hole[a, b]:
+                matrix[k, index[a, b]] -= 1
+            else:
+                rhs[k] += image[a, b]
+    out = image.copy()
+    out[hole] = spsolve(matrix.tocsr(), rhs)
+    return out
+
+
+@pytest.mark.parametrize("kind", ["center", "free_form"])
+def test_smooth_fill_converges_to_scipys_solution_of_laplaces_equation(kind):
+    from course_utils import masks as masks_module
+
+    rng = np.random.default_rng(0)
+    image = rng.uniform(0, 1, (1, 16, 16, 1)).astype(np.float32)
+    mask = masks_module.make_masks(kind, 1, 16, seed=2)
+    reference = _harmonic_reference(image[0, :, :, 0].astype(np.float64), mask[0, :, :, 0] == 0)
+    exact = ip.SmoothFill(iterations=600)((image * mask, mask)).numpy()[0, :, :, 0]
+    np.testing.assert_allclose(exact, reference, atol=1e-4)
+    quick = ip.SmoothFill()((image * mask, mask)).numpy()[0, :, :, 0]  # the default: a few sweeps per size
+    assert np.abs(quick - reference).mean() < 0.02 and np.abs(quick - reference).max() < 0.1
+    np.testing.assert_array_equal(quick[mask[0, :, :, 0] == 1], image[0, :, :, 0][mask[0, :, :, 0] == 1])
+
+
+def test_smooth_fill_keeps_a_flat_colour_and_greys_an_empty_photo():
+    flat = np.full((2, 8, 8, 3), 0.3, np.float32)
+    mask = np.ones((2, 8, 8, 1), np.float32)
+    mask[0, 2:6, 2:6] = 0
+    mask[1] = 0
+    out = ip.SmoothFill()((flat * mask, mask)).numpy()
+    np.testing.assert_allclose(out[0], 0.3, atol=1e-6)
+    np.testing.assert_allclose(out[1], 0.5)
+    with pytest.raises(ValueError, match="iterations"):
+        ip.SmoothFill(iterations=-1)
+
+
+def test_a_fill_correcting_unet_starts_as_the_smooth_fill_and_learns_a_correction():
+    model = ip.build_inpainter(image_size=16, width=4, depth=2, start_from_fill=True)
+    rng = np.random.default_rng(1)
+    images = rng.uniform(0, 1, (4, 16, 16, 3)).astype(np.float32)
+    masks = np.ones((4, 16, 16, 1), np.float32)
+    masks[:, 4:12, 4:12] = 0
+    fill = ip.SmoothFill()((images * masks, masks)).numpy()
+    np.testing.assert_allclose(ip.predict(model, images, masks), np.clip(fill, 1e-3, 1 - 1e-3), atol=1e-5)
+    step = ip.make_train_step(model, keras.optimizers.Adam(1e-2))
+    first = float(step(images, masks)["hole"])
+    for _ in range(10):
+        last = float(step(images, masks)["hole"])
+    assert last < first
+    copy = ip.rebuild_inpainter(model)
+    assert copy.get_layer("smooth_fill") is not None and copy.name == "fill_correcting_unet"
+    np.testing.assert_allclose(ip.predict(copy, images, masks), ip.predict(model, images, masks), atol=1e-6)
+    with pytest.raises(TypeError, match="start_from_fill"):
+        ip.build_inpainter(image_size=16, width=4, depth=2, start_from_fill="yes")
+
+
+def test_augment_photos_uses_only_the_squares_symmetries_and_grey():
+    tf.random.set_seed(3)
+    images = np.random.default_rng(0).uniform(0, 1, (64, 8, 8, 3)).astype(np.float32)
+    out = ip.augment_photos(images).numpy()
+    assert out.shape == images.shape
+    greys = 0
+    for original, changed in zip(images, out):
+        grey = np.repeat(original.mean(-1, keepdims=True), 3, -1)
+        bases = (original, original[:, ::-1], grey, grey[:, ::-1])
+        candidates = [np.rot90(base, k) for base in bases for k in range(4)]
+        matches = [i for i, c in enumerate(candidates) if np.allclose(c, changed, atol=1e-6)]
+        assert matches, "every output is a flip/turn of its photo, in colour or grey"
+        greys += matches[0] >= 8
+    assert 0 < greys < len(images) // 2
+    with pytest.raises(ValueError, match="square"):
+        ip.augment_photos(np.zeros((2, 8, 6, 3), np.float32))
+
+
+def test_an_augmented_training_dataset_keeps_shapes_and_range():
+    images = np.random.default_rng(0).uniform(0, 1, (16, 8, 8, 3)).astype(np.float32)
+    pool = ip.training_masks(6, 8)
+    batch, masks = next(iter(ip.make_training_dataset(images, pool, batch_size=8, augment=True)))
+    assert batch.shape == (8, 8, 8, 3) and masks.shape == (8, 8, 8, 1)
+    assert 0.0 <= float(tf.reduce_min(batch)) and float(tf.reduce_max(batch)) <= 1.0
+    with pytest.raises(TypeError, match="augment"):
+        ip.make_training_dataset(images, pool, batch_size=8, augment=1)
