@@ -18,7 +18,7 @@ masks are float32 in {0, 1}, shaped (N, H, W, 1), with **1 = known pixel** and *
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import keras
