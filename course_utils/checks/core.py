@@ -308,3 +308,27 @@ def check_equal(got: Any, expected: Any, *, name: str = "the answer") -> None:
 
 
 # --------------------------------------------------------------------------- lesson 00
+
+
+def _require_function(fn: Any, name: str) -> None:
+    """Refuse an exercise that is not written yet or is not a function, in the learner's words."""
+    if fn is None:
+        raise CheckFailed(f"`{name}` is not written yet: {_NOT_WRITTEN}")
+    if not callable(fn):
+        raise CheckFailed(f"`{name}` should be a function; got {_show(fn)}.")
+
+
+def _numeric_array(got: Any, call: str, shape: tuple[int, ...] | None = None, *, shape_of: str = "") -> np.ndarray:
+    """The learner's result as a finite float64 array, or CheckFailed saying what is wrong with it."""
+    got = _to_numpy(got)
+    if got is None:
+        raise CheckFailed(f"{call} returned None. Did you forget a `return` statement?")
+    array = np.asarray(got)
+    if not np.issubdtype(array.dtype, np.number):
+        raise CheckFailed(f"{call} returned {_show(got)}; it should return numbers.")
+    if shape is not None and array.shape != shape:
+        raise CheckFailed(f"{call} returned an array of shape {array.shape}; expected {shape}{shape_of}.")
+    array = array.astype(np.float64)
+    if not np.all(np.isfinite(array)):
+        raise CheckFailed(f"{call} returned NaN or inf values: {_show(array)}. Is a square root of a negative number?")
+    return array

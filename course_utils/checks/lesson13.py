@@ -11,32 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from course_utils.checks.core import _NOT_WRITTEN, CheckFailed, _call, _passed, _show, _to_numpy
+from course_utils.checks.core import CheckFailed, _call, _numeric_array, _passed, _require_function, _show, _to_numpy
 
 __all__ = ["check_ddim_step", "check_epsilon_loss", "check_q_sample"]
-
-
-def _require_function(fn: Any, name: str) -> None:
-    if fn is None:
-        raise CheckFailed(f"`{name}` is not written yet: {_NOT_WRITTEN}")
-    if not callable(fn):
-        raise CheckFailed(f"`{name}` should be a function; got {_show(fn)}.")
-
-
-def _array(got: Any, call: str, shape: tuple[int, ...] | None = None) -> np.ndarray:
-    """The learner's result as a float64 array, or CheckFailed saying what is wrong with it."""
-    got = _to_numpy(got)
-    if got is None:
-        raise CheckFailed(f"{call} returned None. Did you forget a `return` statement?")
-    array = np.asarray(got)
-    if not np.issubdtype(array.dtype, np.number):
-        raise CheckFailed(f"{call} returned {_show(got)}; it should return numbers.")
-    if shape is not None and array.shape != shape:
-        raise CheckFailed(f"{call} returned an array of shape {array.shape}; expected {shape}, the shape of x0.")
-    array = array.astype(np.float64)
-    if not np.all(np.isfinite(array)):
-        raise CheckFailed(f"{call} returned NaN or inf values: {_show(array)}. Is a square root of a negative number?")
-    return array
 
 
 # --------------------------------------------------------------------------- q_sample
@@ -67,9 +44,10 @@ def check_q_sample(fn: Any) -> None:
         x0 = rng.uniform(-1, 1, (4, 3))
         eps = rng.standard_normal((4, 3))
         call = f"`{name}(x0, eps, t={t}, betas)` (T = {len(betas)})"
-        got = _array(_call(fn, (x0, eps, t, betas.copy()), name, fn), call, x0.shape)
-        signal = _array(_call(fn, (np.ones((1,)), np.zeros((1,)), t, betas.copy()), name, fn), call)[0]
-        sigma = _array(_call(fn, (np.zeros((1,)), np.ones((1,)), t, betas.copy()), name, fn), call)[0]
+        answer = _call(fn, (x0, eps, t, betas.copy()), name, fn)
+        got = _numeric_array(answer, call, x0.shape, shape_of=", the shape of x0")
+        signal = _numeric_array(_call(fn, (np.ones((1,)), np.zeros((1,)), t, betas.copy()), name, fn), call)[0]
+        sigma = _numeric_array(_call(fn, (np.zeros((1,)), np.ones((1,)), t, betas.copy()), name, fn), call)[0]
         if not np.allclose(got, signal * x0 + sigma * eps, rtol=1e-6, atol=1e-8):
             raise CheckFailed(
                 f"{call} is not of the form a * x0 + b * eps with the same a and b for every pixel: x_t must be a "
@@ -227,7 +205,7 @@ def check_ddim_step(fn: Any) -> None:
         eps = rng.standard_normal((3, 4))
         x_t = np.sqrt(alpha_bar) * x0 + np.sqrt(1 - alpha_bar) * eps
         call = f"`{name}(x_t, eps_hat, alpha_bar={alpha_bar}, alpha_bar_next={alpha_bar_next})` with the true noise"
-        got = _array(_call(fn, (x_t.copy(), eps.copy(), alpha_bar, alpha_bar_next), name, fn), call, x_t.shape)
+        got = _numeric_array(_call(fn, (x_t.copy(), eps.copy(), alpha_bar, alpha_bar_next), name, fn), call, x_t.shape)
         # The true noise puts x_t on the path from x0: the step must move along that same path.
         on_path = np.sqrt(alpha_bar_next) * x0 + np.sqrt(1 - alpha_bar_next) * eps
         if np.allclose(got, on_path, atol=1e-6):

@@ -13,32 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from course_utils.checks.core import _NOT_WRITTEN, CheckFailed, _call, _passed, _show, _to_numpy
+from course_utils.checks.core import CheckFailed, _call, _numeric_array, _passed, _require_function, _show, _to_numpy
 
 __all__ = ["check_euler_step", "check_flow_pair", "check_guidance_mix", "check_label_dropout"]
-
-
-def _require_function(fn: Any, name: str) -> None:
-    if fn is None:
-        raise CheckFailed(f"`{name}` is not written yet: {_NOT_WRITTEN}")
-    if not callable(fn):
-        raise CheckFailed(f"`{name}` should be a function; got {_show(fn)}.")
-
-
-def _array(got: Any, call: str, shape: tuple[int, ...] | None = None) -> np.ndarray:
-    """The learner's result as a float64 array, or CheckFailed saying what is wrong with it."""
-    got = _to_numpy(got)
-    if got is None:
-        raise CheckFailed(f"{call} returned None. Did you forget a `return` statement?")
-    array = np.asarray(got)
-    if not np.issubdtype(array.dtype, np.number):
-        raise CheckFailed(f"{call} returned {_show(got)}; it should return numbers.")
-    if shape is not None and array.shape != shape:
-        raise CheckFailed(f"{call} returned an array of shape {array.shape}; expected {shape}.")
-    array = array.astype(np.float64)
-    if not np.all(np.isfinite(array)):
-        raise CheckFailed(f"{call} returned NaN or inf values: {_show(array)}.")
-    return array
 
 
 # --------------------------------------------------------------------------- the flow-matching pair
@@ -59,7 +36,7 @@ def check_flow_pair(fn: Any) -> None:
         got = _call(fn, (x0, eps, np.asarray(t, np.float64)), name, fn)
         if not isinstance(got, (tuple, list)) or len(got) != 2:
             raise CheckFailed(f"{call} returned {_show(got)}; it should return a pair (x_t, velocity).")
-        return _array(got[0], f"{call}'s x_t", shape), _array(got[1], f"{call}'s velocity", shape)
+        return _numeric_array(got[0], f"{call}'s x_t", shape), _numeric_array(got[1], f"{call}'s velocity", shape)
 
     for t_value in (0.0, 1.0):
         x_t, _ = run(np.full(3, t_value))
@@ -116,7 +93,7 @@ def check_guidance_mix(fn: Any) -> None:
 
     def run(scale: float) -> np.ndarray:
         call = f"`{name}(unconditional, conditional, scale={scale:g})`"
-        return _array(_call(fn, (uncond, cond, scale), name, fn), call, uncond.shape)
+        return _numeric_array(_call(fn, (uncond, cond, scale), name, fn), call, uncond.shape)
 
     at_zero, at_one = run(0.0), run(1.0)
     if np.allclose(at_zero, cond) and np.allclose(at_one, uncond):
@@ -168,7 +145,7 @@ def check_euler_step(fn: Any) -> None:
     x = rng.standard_normal((4, 3))
     velocity = rng.standard_normal((4, 3))
     call = f"`{name}(x, velocity, t=0.8, t_next=0.6)`"
-    got = _array(_call(fn, (x, velocity, 0.8, 0.6), name, fn), call, x.shape)
+    got = _numeric_array(_call(fn, (x, velocity, 0.8, 0.6), name, fn), call, x.shape)
     if np.allclose(got, x + 0.2 * velocity, atol=1e-6):
         raise CheckFailed(
             f"{call} moved *along* the velocity, as if time went forward. Sampling runs backwards (t_next < t), so "
@@ -183,7 +160,7 @@ def check_euler_step(fn: Any) -> None:
     sample = eps.copy()
     for t, t_next in zip(times[:-1], times[1:]):
         v = _gaussian_velocity(sample, float(t), mean, std)
-        sample = _array(_call(fn, (sample, v, float(t), float(t_next)), name, fn), f"`{name}`", sample.shape)
+        sample = _numeric_array(_call(fn, (sample, v, float(t), float(t_next)), name, fn), f"`{name}`", sample.shape)
     error = np.abs(sample - (mean + std * eps)).max()
     if error > 0.02:
         raise CheckFailed(
@@ -208,7 +185,7 @@ def check_label_dropout(fn: Any) -> None:
     for rate in (0.1, 0.3, 0.0, 1.0):
         call = f"`{name}(labels, rate={rate:g}, null_label=10, rng)`"
         got = _to_numpy(_call(fn, (labels, rate, 10, np.random.default_rng(count)), name, fn))
-        out = _array(got, call, labels.shape)
+        out = _numeric_array(got, call, labels.shape)
         dropped = out == 10
         changed = (out != labels) & ~dropped
         if np.any(changed):
@@ -227,8 +204,8 @@ def check_label_dropout(fn: Any) -> None:
                 f"(within {tolerance:.2%})." + hint
             )
         count += 1
-    again = _array(_call(fn, (labels, 0.3, 10, np.random.default_rng(99)), name, fn), f"`{name}`", labels.shape)
-    other = _array(_call(fn, (labels, 0.3, 10, np.random.default_rng(98)), name, fn), f"`{name}`", labels.shape)
+    again = _numeric_array(_call(fn, (labels, 0.3, 10, np.random.default_rng(99)), name, fn), f"`{name}`", labels.shape)
+    other = _numeric_array(_call(fn, (labels, 0.3, 10, np.random.default_rng(98)), name, fn), f"`{name}`", labels.shape)
     if np.array_equal(again, other):
         raise CheckFailed(
             f"`{name}` dropped the same labels for two different random generators: draw the choice from `rng`, "
