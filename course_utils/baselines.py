@@ -13,7 +13,7 @@ import numpy as np
 from skimage.restoration import inpaint_biharmonic
 
 from course_utils.masks import _mask_like, _unit_images
-from course_utils.validation import check_choice, check_positive_int
+from course_utils.validation import check_choice, check_positive_int, describe
 
 __all__ = ["METHODS", "OPENCV_RADIUS", "inpaint"]
 
@@ -52,6 +52,11 @@ def inpaint(images: Any, masks: Any, method: str, *, radius: int = OPENCV_RADIUS
     check_choice("method", method, METHODS)
     radius = check_positive_int("radius", radius)
     array = _unit_images(images)
+    if array.shape[-1] not in (1, 3):
+        raise ValueError(
+            f"images must have 1 (grey) or 3 (RGB) channels, the kinds OpenCV and scikit-image inpaint; got "
+            f"{describe(array)}. Drop an alpha channel with images[..., :3]."
+        )
     mask = _mask_like(masks, array)
     single = array.ndim == 3
     batch = array[None] if single else array

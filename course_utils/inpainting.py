@@ -22,6 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from course_utils import training
+from course_utils.masks import check_mask
 from course_utils.runtime import float32_copy, training_precision
 from course_utils.training import RunBacked, TrainingRun, check_profile, loss_scaled, steps_per_run
 from course_utils.validation import check_positive_int, describe
@@ -97,6 +98,7 @@ def _check_masks(masks: Any, images: np.ndarray | None = None, *, name: str = "m
     if not np.all(np.isin(values, (0.0, 1.0))):
         hint = " (divide a 0/255 mask by 255)" if array.size and np.nanmax(array) > 1 else ""
         raise ValueError(f"{name} must hold only 0 (hole) and 1 (known pixel); got {describe(array)}{hint}.")
+    check_mask(array[..., :1])  # mostly hole: probably inverted (1 = hole), which warns, or refused past 90 %
     if images is not None:
         if array.shape[:3] != images.shape[:3] or array.shape[3] not in (1, images.shape[3]):
             raise ValueError(

@@ -56,6 +56,8 @@ def masked_reconstruction_loss(generated: Any, images: Any, masks: Any, *, norm:
     Shapes (N, H, W, C) for the images and (N, H, W, 1) for the masks; returns float32 of shape (N,).
     """
     check_choice("norm", norm, NORMS)
+    if tf.executing_eagerly():  # inside the search's tf.function the masks were checked before it
+        check_mask(masks.numpy() if hasattr(masks, "numpy") else masks)  # an inverted mask (1 = hole) warns
     generated = tf.cast(generated, tf.float32)
     images = tf.cast(images, tf.float32)
     masks = tf.cast(masks, tf.float32)
@@ -150,6 +152,11 @@ def _check_targets(images: Any, masks: Any, image_shape: tuple[int, ...]) -> tup
         )
     if not np.issubdtype(array.dtype, np.floating) or not np.all(np.isfinite(array)):
         raise ValueError(f"images must be finite floats in the generator's range; got {describe(array)}.")
+    if array.size and array.max() > 1.5 and np.all(array == np.round(array)):  # whole numbers beyond 1: pixels
+        raise ValueError(
+            f"images hold whole numbers up to {array.max():g}, which look like 0-255 pixel values; the course's "
+            "generators make [-1, 1] images. Convert uint8 pictures with pipeline.to_model_range first."
+        )
     mask = check_mask(masks, array)
     if mask.ndim == 2:
         mask = mask[..., None]

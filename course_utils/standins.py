@@ -308,9 +308,8 @@ def photo_crops(n: int, *, size: int = 32, split: str = "train", seed: int = 0) 
     split = check_choice("split", split, ("train", "test"))
     seed = check_positive_int("seed", seed, minimum=0)
     names = photo_split()[split]
-    out = np.zeros((n, size, size, 3), dtype=np.uint8)
     if n == 0:
-        return out
+        return np.zeros((0, size, size, 3), dtype=np.uint8)
     photos = [_load_photo(name) for name in names]
     smallest = min(min(p.shape[:2]) for p in photos)
     if size > smallest:
@@ -318,6 +317,7 @@ def photo_crops(n: int, *, size: int = 32, split: str = "train", seed: int = 0) 
             f"size must be at most {smallest} for split {split!r} (its smallest photo is {smallest} pixels "
             f"across); got {size}."
         )
+    out = np.zeros((n, size, size, 3), dtype=np.uint8)  # allocated once the size is known to be possible
     rng = np.random.default_rng(seed)
     which = rng.integers(0, len(photos), size=n)
     zoom = rng.uniform(0.0, 1.0, size=n)

@@ -99,3 +99,34 @@ def test_nan_cannot_slip_into_a_degradation():
         masks.apply_mask(np.where(UNIT > 0.5, np.nan, UNIT), mask)
     with pytest.raises(ValueError, match=r"\(x \+ 1\) / 2"):
         masks.apply_mask(MODEL, mask)
+
+
+def test_inpainting_functions_and_the_latent_loss_warn_on_an_inverted_mask():
+    from course_utils import inpainting, latent
+
+    images = UNIT[:1].repeat(8, 0)
+    inverted = 1.0 - masks.center_hole(8, 16)  # 75 % "hole": the centre marked with 1
+    with pytest.warns(RangeWarning, match="1 - mask"):
+        inpainting.composite(images, inverted, images)
+    with pytest.warns(RangeWarning, match="1 - mask"):
+        latent.masked_reconstruction_loss(MODEL[:1].repeat(8, 0), MODEL[:1].repeat(8, 0), inverted)
+
+
+def test_the_latent_search_refuses_pixel_targets():
+    import keras
+
+    from course_utils import latent
+
+    generator = keras.Sequential([keras.Input((4,)), keras.layers.Dense(16 * 16), keras.layers.Reshape((16, 16, 1))])
+    with pytest.raises(ValueError, match="0-255 pixel values"):
+        latent.invert_generator(generator, np.round(UNIT[:1] * 255), masks.center_hole(1, 16), steps=1)
+
+
+def test_classical_inpainting_names_an_alpha_channel_and_crops_refuse_an_impossible_size():
+    from course_utils import baselines, standins
+
+    rgba = rng.random((1, 16, 16, 4)).astype(np.float32)
+    with pytest.raises(ValueError, match=r"1 \(grey\) or 3 \(RGB\) channels.*images\[\.\.\., :3\]"):
+        baselines.inpaint(rgba, masks.center_hole(1, 16), "telea")
+    with pytest.raises(ValueError, match="size must be at most"):
+        standins.photo_crops(2, size=100_000)  # once a MemoryError before the size was checked
