@@ -168,7 +168,10 @@ def _logits(name: str, logits: Any) -> tf.Tensor:
             f"{name} must hold one logit per image, shaped (N,) or (N, 1); got {describe(tensor)}. "
             f"Did you pass images instead of the discriminator's outputs?"
         )
-    return tf.cast(tensor, tf.float32)
+    tensor = tf.cast(tensor, tf.float32)
+    if tf.executing_eagerly() and not bool(tf.reduce_all(tf.math.is_finite(tensor))):  # in a train step: run.fit
+        raise ValueError(f"{name} hold NaN or inf values: the discriminator that made them has diverged.")
+    return tensor
 
 
 def _bce_with_logits(labels: float, logits: tf.Tensor) -> tf.Tensor:

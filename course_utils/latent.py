@@ -56,7 +56,13 @@ def masked_reconstruction_loss(generated: Any, images: Any, masks: Any, *, norm:
     Shapes (N, H, W, C) for the images and (N, H, W, 1) for the masks; returns float32 of shape (N,).
     """
     check_choice("norm", norm, NORMS)
-    if tf.executing_eagerly():  # inside the search's tf.function the masks were checked before it
+    if tf.executing_eagerly():  # inside the search's tf.function the inputs were checked before it
+        shapes = [tuple(tf.convert_to_tensor(v).shape) for v in (generated, images, masks)]
+        if shapes[0] != shapes[1] or shapes[2][:3] != shapes[1][:3]:
+            raise ValueError(
+                f"generated and images must have the same shape (N, H, W, C) and masks (N, H, W, 1); got "
+                f"{shapes[0]}, {shapes[1]} and {shapes[2]}."
+            )
         check_mask(masks.numpy() if hasattr(masks, "numpy") else masks)  # an inverted mask (1 = hole) warns
     generated = tf.cast(generated, tf.float32)
     images = tf.cast(images, tf.float32)

@@ -72,7 +72,10 @@ def _scores(name: str, scores: Any) -> tf.Tensor:
             f"{name} must hold one score per image, shaped (N,) or (N, 1); got {describe(tensor)}. "
             "Did you pass images instead of the critic's outputs?"
         )
-    return tf.cast(tensor, tf.float32)
+    tensor = tf.cast(tensor, tf.float32)
+    if tf.executing_eagerly() and not bool(tf.reduce_all(tf.math.is_finite(tensor))):  # in a train step: run.fit
+        raise ValueError(f"{name} hold NaN or inf values: the critic that made them has diverged.")
+    return tensor
 
 
 def critic_loss(real_scores: Any, fake_scores: Any) -> tf.Tensor:
@@ -110,6 +113,8 @@ def sample_alpha(n: Any, *, rank: int = 4, seed: int | None = None) -> tf.Tensor
     ``seed`` makes the draw reproducible.
     """
     rank = check_positive_int("rank", rank, minimum=2)
+    if not tf.is_tensor(n):  # a tensor is the batch size of a traced step; anything else must be a count
+        n = check_positive_int("n", n, minimum=0)
     shape = tf.concat([tf.reshape(tf.cast(n, tf.int32), [1]), tf.ones([rank - 1], tf.int32)], axis=0)
     if seed is None:
         return tf.random.uniform(shape, 0.0, 1.0, dtype=tf.float32)

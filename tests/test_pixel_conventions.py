@@ -130,3 +130,18 @@ def test_classical_inpainting_names_an_alpha_channel_and_crops_refuse_an_impossi
         baselines.inpaint(rgba, masks.center_hole(1, 16), "telea")
     with pytest.raises(ValueError, match="size must be at most"):
         standins.photo_crops(2, size=100_000)  # once a MemoryError before the size was checked
+
+
+def test_nan_logits_and_mismatched_or_wrong_kinds_of_inputs_get_sentences():
+    import tensorflow as tf
+
+    from course_utils import gan, latent, stabilisation
+
+    with pytest.raises(ValueError, match="NaN or inf values: the discriminator"):
+        gan.generator_loss(tf.constant([[0.5], [np.nan]]))
+    with pytest.raises(ValueError, match="NaN or inf values: the critic"):
+        stabilisation.critic_loss(tf.constant([1.0, np.inf]), tf.constant([0.0, 0.0]))
+    with pytest.raises(TypeError, match="n must be a whole number"):
+        stabilisation.sample_alpha("four")  # once TensorFlow's UnimplementedError about casting a string
+    with pytest.raises(ValueError, match="must have the same shape"):
+        latent.masked_reconstruction_loss(MODEL[:1], MODEL, masks.center_hole(2, 16))
