@@ -14,7 +14,7 @@ masks are float32 in {0, 1}, shaped (N, H, W, 1), with **1 = known pixel** and *
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import keras
@@ -23,7 +23,7 @@ import tensorflow as tf
 
 from course_utils import gan, inpainting
 from course_utils.runtime import training_precision
-from course_utils.training import History, RunBacked, TrainingRun, loss_scaled
+from course_utils.training import RunBacked, TrainingRun, check_profile, loss_scaled
 from course_utils.validation import check_positive_int, describe
 
 __all__ = [
@@ -227,9 +227,7 @@ class AdversarialInpainter(RunBacked):
         learning_rate: float = inpainting.LEARNING_RATE,
         resume: bool = True,
     ) -> None:
-        for knob in ("image_size", "width", "max_steps", "jit_compile"):
-            if not hasattr(profile, knob):
-                raise TypeError(f"profile must be the run profile from cu.setup(); got {describe(profile)}.")
+        check_profile(profile, "image_size", "width", "max_steps", "jit_compile")
         if not isinstance(start_from, keras.Model):
             raise TypeError(f"start_from must be the trained inpainter (a Keras model); got {describe(start_from)}.")
         self.profile = profile
@@ -257,9 +255,7 @@ class AdversarialInpainter(RunBacked):
             name, resume=resume, model=self.model, discriminator=self.discriminator, g_opt=self.g_opt, d_opt=self.d_opt
         )
 
-    def train(self, dataset: Iterable[Any], *, steps: int, progress: bool = True) -> History:
-        """Train on batches of (images, masks) until the run has done ``steps`` in total; lesson 11."""
-        return self.run.fit(self.train_step, dataset, steps, max_steps=self.profile.max_steps, progress=progress)
+    # train(dataset, steps=...) is RunBacked.train: batches of (images, masks), capped by the profile's max_steps.
 
 
 # --------------------------------------------------------------------------- sharpness

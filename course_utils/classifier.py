@@ -26,6 +26,7 @@ import tensorflow as tf
 from course_utils.datasets import ImageData
 from course_utils.paths import runs_dir
 from course_utils.pipeline import make_dataset, to_model_range
+from course_utils.training import check_profile, images_used
 from course_utils.validation import check_positive_int, describe
 
 if TYPE_CHECKING:
@@ -348,6 +349,22 @@ def read_classifier_record(path: str | os.PathLike | None = None) -> dict[str, A
     return record
 
 
+def _move_aside(path: Path) -> Path:
+    """Rename a saved classifier and its record to ``<name>.replaced-<YYYYmmdd-HHMMSS>.keras/.json``."""
+    import time
+
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = path.with_name(f"{path.stem}.replaced-{stamp}{path.suffix}")
+    suffix = 1
+    while target.exists():
+        suffix += 1
+        target = path.with_name(f"{path.stem}.replaced-{stamp}-{suffix}{path.suffix}")
+    os.replace(path, target)
+    if _record_path(path).exists():
+        os.replace(_record_path(path), target.with_suffix(".json"))
+    return target
+
+
 def _load(path: Path) -> keras.Model:
     """Load a saved classifier and check that it is one (an image input and a "features" layer)."""
     model = keras.models.load_model(path, compile=False)
@@ -367,7 +384,8 @@ def _why_retrain(record: dict[str, Any] | None, profile: Profile, data: ImageDat
     for knob, saved, wanted in (
         ("width", record.get("width"), profile.width),
         ("epochs", record.get("epochs"), profile.classifier_epochs),
-        ("training images", record.get("n_train"), profile.n_train),
+        # profile.n_train is a cap: a dataset smaller than it is used whole, so compare with what the data gives
+        ("training images", record.get("n_train"), images_used(profile, None if data is None else len(data.x_train))),
     ):
         if isinstance(saved, int) and saved < wanted:
             smaller.append(f"{knob} {saved} < {wanted}")
@@ -386,11 +404,11 @@ def load_or_train_classifier(
     """Load the classifier lesson 03 saved, or train and save one with the profile's numbers; lessons 07 and 12.
 
     A saved model that cannot be read, or that is smaller (width, epochs, training images) than ``profile``
-    asks for, is replaced by a new one. ``data`` defaults to ``datasets.load_digits`` with the profile's sizes.
+    asks for, is replaced by a new one; the old files are kept beside it, renamed ``<name>.replaced-<time>``.
+    ``profile.n_train`` is a cap: a model trained on all of a smaller dataset is complete. ``data`` defaults
+    to ``datasets.load_digits`` with the profile's sizes.
     """
-    for knob in ("width", "classifier_epochs", "batch_size", "n_train", "n_test"):
-        if not hasattr(profile, knob):
-            raise TypeError(f"profile must be the run profile from cu.setup(); got {describe(profile)}.")
+    check_profile(profile, "width", "classifier_epochs", "batch_size", "n_train", "n_test")
     if data is not None and not isinstance(data, ImageData):
         raise TypeError(f"data must be an ImageData from datasets.load_digits(...) or None; got {describe(data)}.")
     if data is not None and (data.y_train is None or data.y_test is None):
@@ -427,6 +445,9 @@ def load_or_train_classifier(
         f"Training a new classifier because {why}: {profile.classifier_epochs} epoch(s), width {profile.width}, "
         f"batch size {profile.batch_size}."
     )
+    if path.exists():
+        aside = _move_aside(path)
+        say(f"The classifier it replaces is kept in {aside}.")
     if data is None:
         from course_utils.datasets import load_digits
 

@@ -57,6 +57,10 @@ FORMATS = ("npz", "idx-gz", "cifar-python-tar")
 PROGRESS_BAR_BYTES = 5_000_000
 #: Stand-in set sizes used when ``load_digits`` is asked for "everything" but must render digits.
 STANDIN_DIGITS_DEFAULT = (6_000, 1_000)
+#: How long a loader that has a stand-in to fall back on waits for a server to answer (seconds).
+FALLBACK_TIMEOUT = 5.0
+#: A hidden ``.<name>.*.part`` file untouched for this long is left over from a killed download (seconds).
+STALE_PART_SECONDS = 15 * 60
 
 _HEX = frozenset("0123456789abcdef")
 _REACHABILITY_SECONDS = 30.0  # how long a network probe's answer is trusted
@@ -303,10 +307,36 @@ def _progress_bar(total: int | None, label: str, progress: bool | None) -> Any:
     return tqdm(total=total, desc=label, unit="B", unit_scale=True, unit_divisor=1024, leave=False)
 
 
+def _remove_stale_parts(destination: Path, *, older_than: float = STALE_PART_SECONDS) -> list[Path]:
+    """Delete the hidden ``.<name>.*.part`` files a killed download of ``destination`` left behind.
+
+    Only parts untouched for ``older_than`` seconds go: a download in progress (another student's, in a
+    shared data folder) writes to its part every moment and is left alone.
+    """
+    removed = []
+    now = time.time()
+    for part in destination.parent.glob(f".{destination.name}.*.part"):
+        try:
+            if now - part.stat().st_mtime > older_than:
+                part.unlink()
+                removed.append(part)
+        except OSError:  # gone already, or not ours to delete: leave it
+            pass
+    return removed
+
+
+def _shared_file_mode() -> int:
+    """The permissions a new file gets from the process' umask (e.g. 0o644), as ``open()`` would give it."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def _download_once(
     url: str, destination: Path, *, sha256: str, size: int | None, timeout: float, progress: bool | None
 ) -> None:
     """One attempt: stream to a hidden temporary file beside ``destination``, check it, move it into place."""
+    _remove_stale_parts(destination)
     fd, temporary_name = tempfile.mkstemp(prefix=f".{destination.name}.", suffix=".part", dir=destination.parent)
     temporary = Path(temporary_name)
     try:
@@ -319,6 +349,13 @@ def _download_once(
             except urllib.error.HTTPError as exc:
                 failure = _TransientFailure if exc.code in (408, 429) or exc.code >= 500 else _PermanentFailure
                 raise failure(f"the server answered HTTP {exc.code} {exc.reason}") from None
+            except TimeoutError:
+                # A server that takes the connection and never answers rarely recovers within seconds.
+                raise _PermanentFailure(f"the server did not answer within {timeout:g} s") from None
+            except urllib.error.URLError as exc:
+                if isinstance(exc.reason, TimeoutError):
+                    raise _PermanentFailure(f"the server did not answer within {timeout:g} s") from None
+                raise
             with response:
                 header = response.headers.get("Content-Length")
                 announced = int(header) if header and header.strip().isdigit() else None
@@ -340,6 +377,8 @@ def _download_once(
             raise _TransientFailure(f"the transfer stopped after {received} of {expected} bytes")
         if digest.hexdigest() != sha256:
             raise _PermanentFailure(f"the file received has sha256 {digest.hexdigest()}, expected {sha256}")
+        # mkstemp makes files only their owner can read; in a lab-wide data folder everyone must read them.
+        os.chmod(temporary, _shared_file_mode())
         os.replace(temporary, destination)
     finally:
         temporary.unlink(missing_ok=True)
@@ -356,13 +395,17 @@ def download(
     connect_timeout: float = 3.0,
     backoff: float = 1.0,
     progress: bool | None = None,
+    verbose: bool = False,
 ) -> Path:
     """Download a file from the first address that works, verified by size and sha256; lesson 00.
 
-    Each address is tried ``retries`` times (waiting ``backoff``, then twice as long...). The bytes go to a
-    temporary file in the destination's folder that is moved into place only once verified, and removed
-    on any failure. ``http(s)`` addresses are skipped when ``COURSE_OFFLINE=1`` is set or their host cannot be
-    reached within ``connect_timeout`` seconds. Raises :class:`DownloadError` when every address fails.
+    Each address is tried ``retries`` times (waiting ``backoff``, then twice as long...), except one whose
+    server takes the connection but sends no answer within ``timeout`` seconds: it is given up at once. The
+    bytes go to a temporary file in the destination's folder that is moved into place only once verified
+    (with the permissions a normal new file gets), and removed on any failure; parts left by a killed
+    download are cleaned up. ``http(s)`` addresses are skipped when ``COURSE_OFFLINE=1`` is set or their
+    host cannot be reached within ``connect_timeout`` seconds. Raises :class:`DownloadError` when every
+    address fails. ``verbose`` prints a line before each attempt that goes over the network.
     """
     url_list = [urls] if isinstance(urls, str) else list(urls)
     if not url_list or not all(isinstance(u, str) for u in url_list):
@@ -387,6 +430,9 @@ def download(
         tried_any = True
         destination.parent.mkdir(parents=True, exist_ok=True)
         for attempt in range(1, retries + 1):
+            if verbose and urllib.parse.urlsplit(url).scheme in ("http", "https"):
+                host = urllib.parse.urlsplit(url).hostname
+                print(f"Downloading {destination.name} from {host} (waiting at most {timeout:g} s for an answer)...")
             try:
                 _download_once(url, destination, sha256=sha256, size=size, timeout=timeout, progress=progress)
                 return destination
@@ -439,13 +485,20 @@ def _unavailable(
     )
 
 
-def fetch(name: str, *, data_dir: str | Path | None = None, progress: bool | None = None) -> dict[str, Path]:
+def fetch(
+    name: str,
+    *,
+    data_dir: str | Path | None = None,
+    progress: bool | None = None,
+    timeout: float = 30.0,
+    verbose: bool = True,
+) -> dict[str, Path]:
     """Make sure every file of a registered dataset is present and verified, downloading if needed; lesson 00.
 
     Returns ``{file name: path}``. A cached copy whose sha256 is wrong is never used: it is reported
     (:class:`CorruptFileWarning`) and replaced by a fresh download. ``data_dir`` is searched first and
-    receives new downloads. Raises :class:`DatasetUnavailable` when a file can be neither found nor
-    downloaded.
+    receives new downloads; ``timeout`` is how long a server may stay silent. Raises
+    :class:`DatasetUnavailable` when a file can be neither found nor downloaded.
     """
     entry = _entry(name)
     folders = _labelled_data_dirs()
@@ -475,7 +528,15 @@ def fetch(name: str, *, data_dir: str | Path | None = None, progress: bool | Non
                 raise _unavailable(name, entry, file, state, "none of the data folders is writable", folders)
             target = writable / sub / file["name"]
         try:
-            download(file["urls"], target, sha256=file["sha256"], size=file["size"], progress=progress)
+            download(
+                file["urls"],
+                target,
+                sha256=file["sha256"],
+                size=file["size"],
+                progress=progress,
+                timeout=timeout,
+                verbose=verbose,
+            )
         except DownloadError as exc:
             raise _unavailable(name, entry, file, state, exc.reason, folders) from exc
         paths[file["name"]] = target
@@ -512,7 +573,16 @@ def read_idx(path: str | Path) -> np.ndarray:
 
 def read_npz_splits(path: str | Path) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """Read ``x_train, y_train, x_test, y_test`` from an ``.npz`` file such as Keras' mnist.npz; lesson 03."""
-    with np.load(path, allow_pickle=False) as arrays:
+    try:
+        loaded = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise ValueError(
+            f"{path} is not a NumPy .npz archive of arrays (NumPy could not read it: {type(exc).__name__}). "
+            "Delete it and download or stage the dataset again."
+        ) from None
+    if not isinstance(loaded, np.lib.npyio.NpzFile):
+        raise ValueError(f"{path} holds a single array, not an .npz archive with x_train, y_train, x_test, y_test.")
+    with loaded as arrays:
         missing = [k for k in ("x_train", "y_train", "x_test", "y_test") if k not in arrays.files]
         if missing:
             raise ValueError(f"{path} lacks the arrays {', '.join(missing)}; it holds {', '.join(arrays.files)}.")
@@ -579,9 +649,9 @@ def read_cifar_archive(
     return (x_train, y_train), batches["test_batch"]
 
 
-def load_mnist() -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+def load_mnist(*, timeout: float = 30.0) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """MNIST as uint8 arrays ``((x_train (60000,28,28), y_train), (x_test, y_test))``, verified; lesson 03."""
-    return read_npz_splits(fetch("mnist")["mnist.npz"])
+    return read_npz_splits(fetch("mnist", timeout=timeout)["mnist.npz"])
 
 
 def load_fashion_mnist() -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
@@ -592,9 +662,9 @@ def load_fashion_mnist() -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarra
     return (x_train, y_train), (x_test, y_test)
 
 
-def load_cifar10() -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+def load_cifar10(*, timeout: float = 30.0) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """CIFAR-10 as uint8 arrays ``((x_train (50000,32,32,3), y_train (50000,)), (x_test, y_test))``; lesson 06."""
-    return read_cifar_archive(fetch("cifar10")["cifar-10-python.tar.gz"])
+    return read_cifar_archive(fetch("cifar10", timeout=timeout)["cifar-10-python.tar.gz"])
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -665,7 +735,8 @@ def load_digits(
         why = "as asked (source='standin')."
     else:
         try:
-            (x_train, y_train), (x_test, y_test) = load_mnist()
+            # With a stand-in to fall back on, a silent server is given a few seconds, not minutes.
+            (x_train, y_train), (x_test, y_test) = load_mnist(timeout=30.0 if source == "mnist" else FALLBACK_TIMEOUT)
         except DatasetUnavailable as exc:
             if source == "mnist":
                 raise
@@ -735,7 +806,8 @@ def load_natural_images(
         why = "as asked (source='standin')."
     else:
         try:
-            (x_train, y_train), (x_test, y_test) = load_cifar10()
+            timeout = 30.0 if source == "cifar10" else FALLBACK_TIMEOUT
+            (x_train, y_train), (x_test, y_test) = load_cifar10(timeout=timeout)
         except DatasetUnavailable as exc:
             if source == "cifar10":
                 raise

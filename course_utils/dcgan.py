@@ -9,7 +9,7 @@ batch into a :class:`course_utils.training.TrainingRun`, so training resumes aft
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,17 +17,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from course_utils import gan
-from course_utils.runtime import float32_copy, training_precision
-from course_utils.training import (
-    FROM_PROFILE,
-    History,
-    RunBacked,
-    TrainingRun,
-    loss_scaled,
-    make_gif,
-    steps_per_run,
-)
+from course_utils import gan, training
+from course_utils.runtime import training_precision
+from course_utils.training import EMA, RunBacked, TrainingRun, check_profile, loss_scaled, make_gif, steps_per_run
 from course_utils.validation import check_positive_int, describe
 
 __all__ = ["DCGAN", "load_or_train_generator", "make_train_step", "steps_per_run"]
@@ -166,11 +158,10 @@ class DCGAN(RunBacked):
         label_smoothing: float = 0.0,
         learning_rate: float = LEARNING_RATE,
         seed: int = 0,
+        ema_decay: float = training.EMA_DECAY,
         resume: bool = True,
     ) -> None:
-        for knob in ("width", "latent_dim", "n_show", "max_steps", "jit_compile"):
-            if not hasattr(profile, knob):
-                raise TypeError(f"profile must be the run profile from cu.setup(); got {describe(profile)}.")
+        check_profile(profile, "width", "latent_dim", "n_show", "max_steps", "jit_compile")
         if len(tuple(image_shape)) != 3:
             raise ValueError(f"image_shape must be (height, width, channels), e.g. (28, 28, 1); got {image_shape!r}.")
         self.profile = profile
@@ -186,6 +177,8 @@ class DCGAN(RunBacked):
         # Build the optimizers' state now, so that a checkpoint restores into it at once.
         self.g_optimizer.build(self.generator.trainable_variables)
         self.d_optimizer.build(self.discriminator.trainable_variables)
+        #: the average of the generator's weights over the recent steps (float32), updated after every step
+        self.ema = EMA(self.generator, decay=ema_decay)
         noise = gan.sample_noise(profile.n_show, self.latent_dim, seed=seed)
         self.fixed_noise = tf.Variable(tf.cast(noise, tf.float32), trainable=False, name="fixed_noise")
         self.train_step = make_train_step(
@@ -206,12 +199,22 @@ class DCGAN(RunBacked):
             g_optimizer=self.g_optimizer,
             d_optimizer=self.d_optimizer,
             fixed_noise=self.fixed_noise,
+            generator_ema=self.ema,
         )
         self._checked_range = False
 
-    def samples(self) -> np.ndarray:
-        """The generator's images for the fixed noise, float32 in [-1, 1], shaped (n_show, H, W, C); lesson 06."""
-        return np.asarray(self.generator(self.fixed_noise, training=False), dtype=np.float32)
+    @property
+    def averaged_generator(self) -> keras.Model:
+        """The generator with the moving average of its weights (float32): the one to sample from; lesson 06."""
+        return self.ema.model
+
+    def samples(self, *, averaged: bool = True) -> np.ndarray:
+        """Images for the fixed noise, float32 in [-1, 1], shaped (n_show, H, W, C); lesson 06.
+
+        They come from the averaged generator, or from the generator being trained with ``averaged=False``.
+        """
+        generator = self.averaged_generator if averaged else self.generator
+        return np.asarray(generator(self.fixed_noise, training=False), dtype=np.float32)
 
     def _checked_step(self, images: Any) -> dict[str, tf.Tensor]:
         """The train step, checking once that the real images are in [-1, 1]."""
@@ -227,33 +230,11 @@ class DCGAN(RunBacked):
             self._checked_range = True
         return self.train_step(images)  # TrainingRun.fit silences the graph-building first call
 
-    def train(
-        self,
-        dataset: Iterable[Any],
-        *,
-        steps: int | None = None,
-        epochs: int | None = None,
-        sample_every: int | None = None,
-        checkpoint_every: int = 500,
-        max_steps: int | None = FROM_PROFILE,
-        progress: bool = True,
-    ) -> History:
-        """Train until the run has done ``steps`` (or ``epochs`` passes) in total, capped by max_steps; lesson 06.
+    def _step_function(self) -> Callable[[Any], dict[str, tf.Tensor]]:
+        return self._checked_step
 
-        ``max_steps`` defaults to the profile's cap. A sample grid of the fixed noise is saved every
-        ``sample_every`` steps (and at the start and the end), a checkpoint every ``checkpoint_every``.
-        """
-        return self._fit(
-            self._checked_step,
-            dataset,
-            steps,
-            epochs=epochs,
-            max_steps=max_steps,
-            sample_fn=self.samples,
-            sample_every=sample_every,
-            checkpoint_every=checkpoint_every,
-            progress=progress,
-        )
+    def _sample_function(self) -> Callable[[], np.ndarray]:
+        return self.samples
 
     def gif(self, path: str | Path | None = None, *, fps: float = 4.0) -> Path:
         """Join the saved sample grids into a looping GIF (default ``runs/<name>/training.gif``); lesson 06."""
@@ -265,36 +246,35 @@ class DCGAN(RunBacked):
 def load_or_train_generator(
     profile: Any, *, data: Any = None, name: str = "dcgan_digits", verbose: bool = True
 ) -> keras.Model:
-    """The generator lesson 06 trained (from runs/), or a new one trained with the profile's numbers; lessons 07, 12.
+    """The averaged generator of lesson 06's run (from runs/), or of one trained now; lessons 07, 12 and 15.
 
-    A run that stopped early is continued to the profile's total; one whose models no longer match the
-    profile (another width or latent size) is started again. ``data`` defaults to ``datasets.load_digits``.
-    The generator is returned computing in float32 (``runtime.float32_copy``), whatever precision it trained in.
+    A run that stopped early is continued to the profile's total for the data (``profile.n_train`` caps
+    the number of images; a smaller dataset is used whole). A run whose models no longer match the profile
+    (another width or latent size) is moved aside, never deleted, and a new one is trained. ``data`` defaults
+    to ``datasets.load_digits``. The generator returned holds the moving average of the weights
+    (:class:`course_utils.training.EMA`) and computes in float32, whatever precision it trained in.
     """
-    for knob in ("n_train", "n_test", "batch_size", "gan_epochs"):
-        if not hasattr(profile, knob):
-            raise TypeError(f"profile must be the run profile from cu.setup(); got {describe(profile)}.")
-    say = print if verbose else (lambda *args, **kwargs: None)
-    try:
-        model = DCGAN(profile, name=name)
-    except RuntimeError as error:  # a checkpoint of other models: begin again
-        say(f"The saved run {name!r} cannot be used ({str(error)[:160]}...); starting it again.")
-        model = DCGAN(profile, name=name, resume=False)
-    n_train = profile.n_train if data is None else len(data.x_train)
-    target = steps_per_run(n_train, profile.batch_size, profile.gan_epochs, max_steps=profile.max_steps)
-    if model.step >= target:
-        say(f"Loaded the generator of run {name!r}: trained for {model.step} steps (the profile asks for {target}).")
-        return float32_copy(model.generator)
-    say(
-        f"Training the generator of run {name!r} from step {model.step} to {target} "
-        f"({profile.gan_epochs} epoch(s) at batch size {profile.batch_size}, width {profile.width})."
+    check_profile(profile, "n_train", "n_test", "batch_size", "gan_epochs", "max_steps", "width")
+    n_images = training.images_used(profile, None if data is None else len(data.x_train))
+    target = steps_per_run(n_images, profile.batch_size, profile.gan_epochs, max_steps=profile.max_steps)
+
+    def make_dataset() -> Any:
+        nonlocal data
+        if data is None:
+            from course_utils.datasets import load_digits
+
+            data = load_digits(n_train=profile.n_train, n_test=profile.n_test, verbose=verbose)
+        from course_utils.pipeline import make_dataset as batches
+
+        return batches(data.x_train[:n_images], batch_size=profile.batch_size)
+
+    model = training.load_or_train(
+        lambda: DCGAN(profile, name=name),
+        name=name,
+        target=target,
+        make_dataset=make_dataset,
+        what="the generator",
+        plan=f"{profile.gan_epochs} epoch(s) at batch size {profile.batch_size}, width {profile.width}",
+        verbose=verbose,
     )
-    if data is None:
-        from course_utils.datasets import load_digits
-
-        data = load_digits(n_train=profile.n_train, n_test=profile.n_test, verbose=verbose)
-    from course_utils.pipeline import make_dataset
-
-    dataset = make_dataset(data.x_train, batch_size=profile.batch_size)
-    model.train(dataset, steps=target, max_steps=None, progress=verbose)
-    return float32_copy(model.generator)
+    return model.averaged_generator

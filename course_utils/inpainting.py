@@ -14,15 +14,16 @@ masks are float32 in {0, 1}, shaped (N, H, W, 1), with **1 = known pixel** and *
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from course_utils import training
 from course_utils.runtime import float32_copy, training_precision
-from course_utils.training import FROM_PROFILE, History, RunBacked, TrainingRun, loss_scaled, steps_per_run
+from course_utils.training import RunBacked, TrainingRun, check_profile, loss_scaled, steps_per_run
 from course_utils.validation import check_positive_int, describe
 
 __all__ = [
@@ -574,9 +575,7 @@ class Inpainter(RunBacked):
         learning_rate: float = LEARNING_RATE,
         resume: bool = True,
     ) -> None:
-        for knob in ("image_size", "width", "max_steps", "jit_compile"):
-            if not hasattr(profile, knob):
-                raise TypeError(f"profile must be the run profile from cu.setup(); got {describe(profile)}.")
+        check_profile(profile, "image_size", "width", "max_steps", "jit_compile")
         self.profile = profile
         with training_precision(profile) as self.precision:  # the profile's mixed precision, if the hardware has it
             self.model = build_inpainter(
@@ -608,34 +607,8 @@ class Inpainter(RunBacked):
             raise ValueError("This Inpainter has no sample_images: pass sample_images= and sample_masks=.")
         return _sample_panel(self.model, self.sample_images, self.sample_masks)
 
-    def train(
-        self,
-        dataset: Iterable[Any],
-        *,
-        steps: int | None = None,
-        epochs: int | None = None,
-        sample_every: int | None = None,
-        checkpoint_every: int = 500,
-        max_steps: int | None = FROM_PROFILE,
-        progress: bool = True,
-    ) -> History:
-        """Train on batches of (images, masks) until the run has done ``steps`` in total; lesson 10.
-
-        ``max_steps`` defaults to the profile's cap. With sample images, a grid is saved at the start, every
-        ``sample_every`` steps and at the end (see ``run.sample_paths``).
-        """
-        sample_fn = None if self.sample_images is None else (lambda: self.samples() * 2.0 - 1.0)
-        return self._fit(
-            self.train_step,
-            dataset,
-            steps,
-            epochs=epochs,
-            max_steps=max_steps,
-            sample_fn=sample_fn,
-            sample_every=sample_every,
-            checkpoint_every=checkpoint_every,
-            progress=progress,
-        )
+    def _sample_function(self) -> Callable[[], np.ndarray] | None:
+        return None if self.sample_images is None else (lambda: self.samples() * 2.0 - 1.0)
 
 
 def training_masks(n: int, size: int, *, seed: int = 0) -> np.ndarray:
@@ -657,38 +630,35 @@ def load_or_train_inpainter(
 ) -> keras.Model:
     """The U-Net lesson 10 trained (from runs/), or a new one trained with the profile's numbers; lessons 11, 12 and 15.
 
-    A run that stopped early is continued to the profile's total; one whose model no longer matches the
-    profile (another width or image size) is started again. ``data`` defaults to
-    ``datasets.load_natural_images`` with the profile's sizes. The model is returned computing in float32
+    A run that stopped early is continued to the profile's total for the data (``profile.n_train`` caps
+    the number of images; a smaller dataset is used whole). A run whose model no longer matches the profile
+    (another width or image size) is moved aside, never deleted, and a new one is trained. ``data`` defaults
+    to ``datasets.load_natural_images`` with the profile's sizes. The model is returned computing in float32
     (``runtime.float32_copy``), whatever precision it trained in.
     """
-    for knob in ("n_train", "n_test", "batch_size", "inpaint_epochs", "image_size"):
-        if not hasattr(profile, knob):
-            raise TypeError(f"profile must be the run profile from cu.setup(); got {describe(profile)}.")
-    say = print if verbose else (lambda *args, **kwargs: None)
-    try:
-        inpainter = Inpainter(profile, name=name)
-    except RuntimeError as error:  # a checkpoint of another model: begin again
-        say(f"The saved run {name!r} cannot be used ({str(error)[:160]}...); starting it again.")
-        inpainter = Inpainter(profile, name=name, resume=False)
-    n_train = profile.n_train if data is None else len(data.x_train)
-    target = steps_per_run(n_train, profile.batch_size, profile.inpaint_epochs, max_steps=profile.max_steps)
-    if inpainter.step >= target:
-        say(
-            f"Loaded the inpainter of run {name!r}: trained for {inpainter.step} steps (the profile asks for {target})."
-        )
-        return float32_copy(inpainter.model)
-    say(
-        f"Training the inpainter of run {name!r} from step {inpainter.step} to {target} "
-        f"({profile.inpaint_epochs} epoch(s) at batch size {profile.batch_size}, width {profile.width})."
-    )
-    if data is None:
-        from course_utils.datasets import load_natural_images
+    check_profile(profile, "n_train", "n_test", "batch_size", "inpaint_epochs", "image_size", "width", "max_steps")
+    n_images = training.images_used(profile, None if data is None else len(data.x_train))
+    target = steps_per_run(n_images, profile.batch_size, profile.inpaint_epochs, max_steps=profile.max_steps)
 
-        data = load_natural_images(
-            n_train=profile.n_train, n_test=profile.n_test, size=profile.image_size, verbose=verbose
-        )
-    pool = training_masks(min(len(data.x_train), 3000), data.x_train.shape[1], seed=1)
-    dataset = make_training_dataset(data.x_train, pool, batch_size=profile.batch_size)
-    inpainter.train(dataset, steps=target, max_steps=None, progress=verbose)
+    def make_dataset() -> Any:
+        nonlocal data
+        if data is None:
+            from course_utils.datasets import load_natural_images
+
+            data = load_natural_images(
+                n_train=profile.n_train, n_test=profile.n_test, size=profile.image_size, verbose=verbose
+            )
+        images = data.x_train[:n_images]
+        pool = training_masks(min(len(images), 3000), images.shape[1], seed=1)
+        return make_training_dataset(images, pool, batch_size=profile.batch_size)
+
+    inpainter = training.load_or_train(
+        lambda: Inpainter(profile, name=name),
+        name=name,
+        target=target,
+        make_dataset=make_dataset,
+        what="the inpainter",
+        plan=f"{profile.inpaint_epochs} epoch(s) at batch size {profile.batch_size}, width {profile.width}",
+        verbose=verbose,
+    )
     return float32_copy(inpainter.model)

@@ -14,11 +14,12 @@ pastes a guess into the hole only.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 
-from course_utils.validation import check_choice, check_positive_int, describe
+from course_utils.validation import RangeWarning, check_choice, check_positive_int, describe
 
 __all__ = [
     "HOLE",
@@ -37,6 +38,9 @@ __all__ = [
 KNOWN = 1.0  #: mask value of a known pixel
 HOLE = 0.0  #: mask value of a missing pixel
 KINDS = ("center", "boxes", "free_form")  #: the mask kinds :func:`make_masks` draws
+#: A batch of masks whose holes cover more than this share is probably inverted (1 = hole): a warning says so.
+#: The course's own masks hide at most about 64 % of one image and 25 % of a batch on average.
+INVERTED_MASK_WARNING = 0.7
 
 
 def _as_numpy(value: Any) -> np.ndarray:
@@ -179,10 +183,18 @@ def check_mask(masks: Any, images: Any = None) -> np.ndarray:
             f"{float(example):g} in a {describe(array)}{hint}."
         )
     array = array.astype(np.float32, copy=False)
-    if array.size and np.mean(array == HOLE) > 0.9:
+    holes = float(np.mean(array == HOLE)) if array.size else 0.0
+    if holes > 0.9:
         raise ValueError(
-            f"{np.mean(array == HOLE):.0%} of the mask is 0 (hole). In this course 1 = KNOWN pixel and 0 = missing: "
+            f"{holes:.0%} of the mask is 0 (hole). In this course 1 = KNOWN pixel and 0 = missing: "
             "if your mask marks the hole with 1, invert it with 1 - mask."
+        )
+    if holes > INVERTED_MASK_WARNING:
+        warnings.warn(
+            f"{holes:.0%} of the mask is 0 (hole), more than the course's masks ever hide. In this course 1 = KNOWN "
+            "pixel and 0 = missing: if your mask marks the hole with 1, invert it with 1 - mask.",
+            RangeWarning,
+            stacklevel=2,
         )
     if images is not None:
         image_array = _as_numpy(images)
@@ -221,7 +233,12 @@ def _unit_images(images: Any) -> np.ndarray:
         raise ValueError(f"images must hold numbers; got {describe(array)}.")
     if array.size and (np.nanmin(array) < -1e-6 or np.nanmax(array) > 1 + 1e-6):
         hint = " (divide uint8 images by 255)" if np.nanmax(array) > 1 + 1e-6 else ""
+        if np.nanmin(array) < -1e-6:
+            hint = " (model-range images in [-1, 1]: convert them with (x + 1) / 2)"
         raise ValueError(f"images must be in the unit range [0, 1]; got {describe(array)}{hint}.")
+    if array.size and not np.isfinite(array).all():
+        bad = int((~np.isfinite(array)).sum())
+        raise ValueError(f"images hold {bad} NaN or infinite value(s); got {describe(array)}.")
     return array.astype(np.float32, copy=False)
 
 
@@ -240,6 +257,8 @@ def apply_mask(images: Any, masks: Any, *, fill: float = 0.0) -> np.ndarray:
     mask = _mask_like(masks, array)
     if isinstance(fill, bool) or not isinstance(fill, (int, float, np.integer, np.floating)):
         raise TypeError(f"fill must be a number in [0, 1]; got {describe(fill)}.")
+    if not 0.0 <= float(fill) <= 1.0:  # also refuses NaN
+        raise ValueError(f"fill must be a number in [0, 1] (the images' unit range); got {fill!r}.")
     damaged = mask * array + (1.0 - mask) * np.float32(fill)
     return damaged.astype(np.float32)
 
@@ -247,7 +266,7 @@ def apply_mask(images: Any, masks: Any, *, fill: float = 0.0) -> np.ndarray:
 def add_noise(images: Any, sigma: float, *, seed: int = 0) -> np.ndarray:
     """Add Gaussian noise of standard deviation ``sigma`` to unit-range ``images``, clipped to [0, 1]; lesson 09."""
     array = _unit_images(images)
-    if isinstance(sigma, bool) or not isinstance(sigma, (int, float, np.integer, np.floating)) or sigma < 0:
+    if isinstance(sigma, bool) or not isinstance(sigma, (int, float, np.integer, np.floating)) or not sigma >= 0:
         raise ValueError(f"sigma must be a number >= 0 (e.g. 0.1 = 10% of the range); got {describe(sigma)}.")
     seed = check_positive_int("seed", seed, minimum=0)
     noise = np.random.default_rng(seed).normal(0.0, float(sigma), size=array.shape)

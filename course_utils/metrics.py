@@ -35,10 +35,26 @@ SSIM_K2 = 0.03  #: SSIM's contrast constant: C2 = (K2 * L) ** 2
 _TRUNCATE = 3.5  # the window reaches 3.5 sigma: 11x11 pixels, as in scikit-image
 
 
-def _pair(a: Any, b: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Two float64 arrays of the same shape, (N, H, W, C), (H, W, C) or (H, W); else a ValueError."""
-    x = np.asarray(a.numpy() if hasattr(a, "numpy") else a, dtype=np.float64)
-    y = np.asarray(b.numpy() if hasattr(b, "numpy") else b, dtype=np.float64)
+def _pair(a: Any, b: Any, data_range: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Two float64 arrays of the same shape, (N, H, W, C), (H, W, C) or (H, W); else a ValueError.
+
+    Also refuses NaN, an empty batch and, given ``data_range``, values far beyond it (0-255 pixels scored
+    as if they were unit-range images give a meaningless, often negative, PSNR).
+    """
+    raw = [np.asarray(v.numpy() if hasattr(v, "numpy") else v) for v in (a, b)]
+    for name, array in zip(("the first image(s)", "the second image(s)"), raw):
+        if array.dtype == bool or not np.issubdtype(array.dtype, np.number):
+            raise ValueError(f"{name} must hold numbers; got {describe(array)}.")
+        if array.size == 0:
+            raise ValueError(f"{name} must hold at least one image; got {describe(array)}.")
+        if not np.isfinite(array).all():
+            raise ValueError(f"{name} hold NaN or infinite values; got {describe(array)}.")
+        if data_range is not None and np.abs(array).max() > 2.0 * data_range:
+            raise ValueError(
+                f"{name} hold values up to {np.abs(array).max():.4g}, far beyond data_range={data_range:g}: "
+                "0-255 pixels? Convert them with pipeline.to_unit_range, or pass the right data_range."
+            )
+    x, y = (array.astype(np.float64) for array in raw)
     if x.shape != y.shape:
         raise ValueError(f"the two images must have the same shape; got {describe(x)} and {describe(y)}.")
     if x.ndim not in (2, 3, 4):
@@ -78,7 +94,8 @@ def mse(a: Any, b: Any) -> np.ndarray | float:
 def psnr(a: Any, b: Any, *, data_range: float = 1.0) -> np.ndarray | float:
     """Peak signal-to-noise ratio in dB per image: 10 log10(data_range**2 / MSE), inf for equal images; lesson 09."""
     data_range = _check_range(data_range)
-    error = np.asarray(mse(a, b), dtype=np.float64)
+    x, y = _pair(a, b, data_range)
+    error = np.asarray(_per_image((_batch(x) - _batch(y)) ** 2, x.ndim == 4), dtype=np.float64)
     with np.errstate(divide="ignore"):
         value = 10.0 * np.log10(data_range**2 / error)
     return value if value.ndim else float(value)
@@ -117,7 +134,7 @@ def ssim_terms(a: Any, b: Any, *, data_range: float = 1.0, border: bool = False)
     Following Wang et al., C3 = C2 / 2, so contrast * structure is their combined term.
     """
     data_range = _check_range(data_range)
-    x, y = _pair(a, b)
+    x, y = _pair(a, b, data_range)
     x, y = _batch(x), _batch(y)
     mu_x, mu_y, var_x, var_y, cov = _local_stats(x, y)
     c1 = (SSIM_K1 * data_range) ** 2
@@ -191,6 +208,13 @@ def format_table(
     if not rows:
         raise ValueError("rows must hold at least one row, e.g. {'telea': {'psnr': 25.1}}; got an empty mapping.")
     columns = list(columns) if columns is not None else list(next(iter(rows.values())))
+    for name, values in rows.items():
+        missing = [c for c in columns if c not in values]
+        if missing:
+            raise ValueError(
+                f"row {name!r} has no value for the column(s) {', '.join(map(repr, missing))}; it has "
+                f"{', '.join(map(repr, values)) or 'none'}. Give every row the same metrics, or pass columns=[...]."
+            )
     names = [str(name) for name in rows]
     first = max(len(row_title), *(len(name) for name in names))
     cells = {name: [f"{float(values[c]):.{digits}f}" for c in columns] for name, values in zip(names, rows.values())}

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from course_utils.validation import check_positive_int, describe
+from course_utils.validation import check_pixel_range, check_positive_int, describe
 
 __all__ = [
     "describe_dataset",
@@ -57,14 +57,21 @@ def _as_checked_uint8_batch(name: str, images: ArrayOrTensor, hint: str) -> tupl
     return images, is_tensor
 
 
-def _check_float(name: str, x: ArrayOrTensor, expected: str, hint: str) -> tuple[ArrayOrTensor, bool]:
-    """Check ``x`` is floating point; return it (as an array unless it is a tensor) and whether it is a tensor."""
+def _check_float(
+    name: str, x: ArrayOrTensor, expected: str, hint: str, convention: str
+) -> tuple[ArrayOrTensor, bool]:
+    """Check ``x`` is floating point in ``convention``; return it (an array unless a tensor) and whether a tensor.
+
+    Values a little outside the range are clipped by the callers; values of another convention are refused.
+    """
     is_tensor = tf.is_tensor(x)
     if not is_tensor:
         x = np.asarray(x)
     floating = x.dtype.is_floating if is_tensor else np.issubdtype(x.dtype, np.floating)
     if not floating:
         raise ValueError(f"{name} must be floating point in {expected}; got {describe(x)}{hint}.")
+    if not is_tensor or tf.executing_eagerly():  # inside a tf.function the values are not known yet
+        check_pixel_range(name, x, convention, slack=0.25)
     return x, is_tensor
 
 
@@ -85,10 +92,15 @@ def to_model_range(images: ArrayOrTensor) -> ArrayOrTensor:
 def from_model_range(x: ArrayOrTensor) -> ArrayOrTensor:
     """Turn float images in [-1, 1] (e.g. a generator's output) into uint8 [0, 255], clipping; lesson 06.
 
-    The shape is kept. NumPy in, NumPy out; tensor in, tensor out.
+    The shape is kept. NumPy in, NumPy out; tensor in, tensor out. Values far outside [-1, 1] (0-255
+    pixels) raise ValueError; a batch that spans [0, 1] warns that it may be unit-range images.
     """
     x, is_tensor = _check_float(
-        "x", x, "[-1, 1] (model range)", " — it is not model-range output; from_model_range undoes to_model_range"
+        "x",
+        x,
+        "[-1, 1] (model range)",
+        " — it is not model-range output; from_model_range undoes to_model_range",
+        "model",
     )
     if is_tensor:
         scaled = (tf.cast(x, tf.float32) + 1.0) * 127.5
@@ -115,10 +127,11 @@ def to_unit_range(images: ArrayOrTensor) -> ArrayOrTensor:
 def from_unit_range(x: ArrayOrTensor) -> ArrayOrTensor:
     """Turn float images in [0, 1] (e.g. an inpainter's output) into uint8 [0, 255], clipping; lesson 09.
 
-    The shape is kept. NumPy in, NumPy out; tensor in, tensor out.
+    The shape is kept. NumPy in, NumPy out; tensor in, tensor out. Values far outside [0, 1] (model-range
+    images down to -1, or 0-255 pixels) raise ValueError.
     """
     x, is_tensor = _check_float(
-        "x", x, "[0, 1] (unit range)", " — it is not unit-range output; from_unit_range undoes to_unit_range"
+        "x", x, "[0, 1] (unit range)", " — it is not unit-range output; from_unit_range undoes to_unit_range", "unit"
     )
     if is_tensor:
         scaled = tf.cast(x, tf.float32) * 255.0

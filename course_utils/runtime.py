@@ -236,8 +236,11 @@ def enable_memory_growth(gpus: list) -> list[str]:
 
 def seed_everything(seed: int, *, deterministic: bool = False) -> None:
     """Seed Python, NumPy and TensorFlow; optionally make TensorFlow's ops deterministic (slower); lesson 00."""
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+    import numpy as np
+
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a whole number >= 0; got {seed!r}.")
+    seed = int(seed)
     import keras
     import tensorflow as tf
 

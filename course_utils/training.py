@@ -47,9 +47,93 @@ from course_utils.validation import check_image_batch, check_positive_int, descr
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["History", "TrainingDiverged", "TrainingRun", "image_grid", "make_gif", "plot_history"]
+__all__ = [
+    "EMA",
+    "History",
+    "RunBacked",
+    "RunInUse",
+    "TrainingDiverged",
+    "TrainingRun",
+    "check_profile",
+    "check_run_name",
+    "image_grid",
+    "images_used",
+    "load_or_train",
+    "make_gif",
+    "move_run_aside",
+    "plot_history",
+]
 
 _SAMPLE_NAME = re.compile(r"step_(\d+)\.png")
+_CHECKPOINT_INDEX = re.compile(r"ckpt-(\d+)\.index")
+#: A run name is one plain folder name under runs/: letters, digits, "_", "-" and "." (not first).
+_RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
+
+
+def check_run_name(name: Any) -> str:
+    """Return ``name`` if it is a plain folder name for ``runs/<name>``, else raise ValueError; lesson 06.
+
+    A name with a slash, ``..`` or an absolute path would put (and, with ``resume=False``, delete) files
+    outside ``runs/``.
+    """
+    if not isinstance(name, str) or not _RUN_NAME.fullmatch(name) or ".." in name:
+        raise ValueError(
+            "A run name must be one plain folder name made of letters, digits, '_', '-' and '.', such as "
+            f"'dcgan_mnist'; got {name!r}. Runs always live in runs/<name>; to keep them elsewhere, set "
+            "COURSE_RUNS_DIR."
+        )
+    return name
+
+
+class RunInUse(RuntimeError):
+    """Another process is training the same run (its lock file names it); lesson 06."""
+
+
+#: The run folders this process holds the lock of: run folder -> open lock file (kept open: the lock is the process').
+_held_locks: dict[Path, Any] = {}
+
+
+def _lock_run(run_dir: Path, name: str) -> None:
+    """Take the run's lock for this process, or raise :class:`RunInUse` naming the process that holds it.
+
+    The lock belongs to the process, so a notebook may build a second trainer of the same run (to show how
+    resuming works); a second process (another notebook, another Colab tab on this machine) is refused. The
+    operating system releases it when the process ends, even if it is killed.
+    """
+    key = run_dir.resolve()
+    if key in _held_locks:
+        return
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks here; a second writer is not detected
+        return
+    path = run_dir / ".lock"
+    handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - kept open for the life of the process
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        handle.close()
+        raise RunInUse(
+            f"The run {name!r} is being trained by {holder}: two processes writing one run would overwrite each "
+            "other's checkpoints. Finish or stop that one (restart its kernel), or give this run another name."
+        ) from None
+    import socket
+    import time
+
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"process {os.getpid()} on {socket.gethostname()} (since {time.strftime('%Y-%m-%d %H:%M:%S')})\n")
+    handle.flush()
+    _held_locks[key] = handle
+
+
+def _release_run_lock(run_dir: Path) -> None:
+    """Let go of this process' lock on a run folder (before the folder is renamed or removed)."""
+    handle = _held_locks.pop(run_dir.resolve(), None)
+    if handle is not None:
+        handle.close()
 
 _DIVERGENCE_ADVICE = (
     "What usually helps: a lower learning rate (try half), checking that the training images are in "
@@ -101,13 +185,13 @@ class TrainingRun:
     """A named training run that checkpoints, logs, draws samples and resumes where it stopped; lesson 06.
 
     Pass every model, optimizer and variable whose state must survive a restart as a keyword
-    argument; the names are the ones stored in the checkpoint. Constructing the run restores its
-    newest checkpoint, if it has one. ``resume=False`` deletes the run's previous files instead.
+    argument; the names are the ones stored in the checkpoint. An :class:`EMA` passed this way is
+    also updated after every train step. Constructing the run restores its newest checkpoint, if it
+    has one. ``resume=False`` deletes the run's previous files instead (:func:`move_run_aside` keeps them).
     """
 
     def __init__(self, name: str, *, resume: bool = True, max_to_keep: int = 3, **trackables: Any) -> None:
-        if not isinstance(name, str) or not name.strip():
-            raise ValueError(f"The run name must be a non-empty string such as 'dcgan_mnist'; got {describe(name)}.")
+        check_run_name(name)
         if not trackables:
             raise ValueError(
                 "TrainingRun needs the models and optimizers to checkpoint, passed by name, e.g. "
@@ -123,6 +207,7 @@ class TrainingRun:
         self.log_dir = self.run_dir / "logs"
         self.sample_dir = self.run_dir / "samples"
         self.history_path = self.run_dir / "history.jsonl"
+        _lock_run(self.run_dir, name)
         if not resume:
             self._delete_previous_run()
         for folder in (self.checkpoint_dir, self.log_dir, self.sample_dir):
@@ -137,6 +222,8 @@ class TrainingRun:
                 f"one of {', '.join(trackables)} is something else ({error})."
             ) from None
         self._trackables = dict(trackables)
+        #: the weight averages among the trackables: fit updates each after every train step
+        self._averages = [obj for obj in trackables.values() if isinstance(obj, EMA)]
         self.manager = tf.train.CheckpointManager(self.checkpoint, str(self.checkpoint_dir), max_to_keep=max_to_keep)
         self.history = History()
         self.sample_paths: list[Path] = []  #: the sample grids written so far, in step order (for make_gif)
@@ -164,6 +251,13 @@ class TrainingRun:
         weights back to the last good checkpoint.
         """
         candidates = [Path(path) for path in reversed(self.manager.checkpoints)]
+        recovering = not candidates and bool(self._checkpoint_files())
+        if recovering:  # the small state file that lists them was lost (a synced drive does that), not the weights
+            candidates = self._checkpoint_files()
+            print(
+                f"The list of checkpoints ({self._shown(self.checkpoint_dir / 'checkpoint')}) is missing or cannot be "
+                f"read, but {len(candidates)} checkpoint file(s) are there: resuming from the newest readable one."
+            )
         if not candidates:
             if self.step > 0:
                 raise RuntimeError(
@@ -187,6 +281,8 @@ class TrainingRun:
                 print(f"Skipped {problem}: it cannot be read, so the checkpoint before it is used.")
             step = self.step
             print(f"Resumed from step {step} ({self._shown(path)})")
+            if recovering:  # save it again under its own number, so the list of checkpoints names it once more
+                path = Path(self.manager.save(checkpoint_number=step))
             self._saved_step, self._saved_path = step, path
             self._load_history(step)
             self._load_samples(step)
@@ -195,8 +291,9 @@ class TrainingRun:
         raise RuntimeError(
             f"None of the checkpoints in {self._shown(self.checkpoint_dir)} can be restored into these objects: "
             + "; ".join(problems)
-            + ". If you changed a model since they were saved, start over with "
-            f"TrainingRun({self.name!r}, ..., resume=False) or choose a new run name."
+            + ". If you changed a model since they were saved, choose a new run name, keep the old run with "
+            f"training.move_run_aside({self.name!r}) and start again, or delete it with "
+            f"TrainingRun({self.name!r}, ..., resume=False)."
         )
 
     def save(self) -> Path:
@@ -209,7 +306,17 @@ class TrainingRun:
                 step=self.step,
                 checkpoint=self.latest_checkpoint,
             )
-        path = Path(self.manager.save(checkpoint_number=self.step))
+        try:
+            path = Path(self.manager.save(checkpoint_number=self.step))
+        except (tf.errors.ResourceExhaustedError, tf.errors.UnknownError, OSError) as error:
+            if not _disk_is_full(error):
+                raise
+            raise OSError(
+                f"Could not save the checkpoint of step {self.step} in {self._shown(self.checkpoint_dir)}: the disk "
+                f"is full ({_free_space(self.checkpoint_dir)} free; a checkpoint of this run takes about "
+                f"{_checkpoint_size(self.latest_checkpoint)}). {self._kept_sentence()} Free some space (old runs "
+                "under runs/, the Trash) and run the cell again: training resumes from that checkpoint."
+            ) from None
         self._saved_step, self._saved_path = self.step, path
         if self._writer is not None:
             self._writer.flush()
@@ -276,6 +383,8 @@ class TrainingRun:
                 else:
                     losses = train_step(*batch) if isinstance(batch, tuple) else train_step(batch)
                 self._step.assign_add(1)
+                for average in self._averages:
+                    average.update()
                 step = self.step
                 for loss_name, value in self._check_losses(losses, step).items():
                     window.setdefault(loss_name, []).append(value)
@@ -438,6 +547,15 @@ class TrainingRun:
             else:
                 path.unlink()
 
+    def _checkpoint_files(self) -> list[Path]:
+        """The checkpoints on disk (``ckpt-N`` with its index file), newest first, listed or not."""
+        found = []
+        for index in self.checkpoint_dir.glob("ckpt-*.index"):
+            match = _CHECKPOINT_INDEX.fullmatch(index.name)
+            if match:
+                found.append((int(match.group(1)), self.checkpoint_dir / f"ckpt-{match.group(1)}"))
+        return [path for _, path in sorted(found, reverse=True)]
+
     def _delete_previous_run(self) -> None:
         """Remove what an earlier run of this name wrote (for resume=False)."""
         removed = False
@@ -458,6 +576,36 @@ class TrainingRun:
             return str(path.relative_to(runs_dir().parent))
         except ValueError:
             return str(path)
+
+
+def _disk_is_full(error: BaseException) -> bool:
+    """True when a failed save failed for want of disk space (TensorFlow says so in words, Python by errno)."""
+    import errno
+
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    text = str(error).lower()
+    return isinstance(error, tf.errors.ResourceExhaustedError) or "no space left" in text or "quota" in text
+
+
+def _free_space(folder: Path) -> str:
+    """The free space on the disk holding ``folder``, in words."""
+    try:
+        return _megabytes(shutil.disk_usage(folder).free)
+    except OSError:
+        return "an unknown amount"
+
+
+def _checkpoint_size(checkpoint: Path | None) -> str:
+    """The size of a saved checkpoint (its data and index files), in words."""
+    if checkpoint is None:
+        return "as much as the models and optimizers hold"
+    files = checkpoint.parent.glob(checkpoint.name + ".*")
+    return _megabytes(sum(f.stat().st_size for f in files if f.is_file()))
+
+
+def _megabytes(n_bytes: int) -> str:
+    return f"{n_bytes / 1e6:,.1f} MB"
 
 
 def _batches_per_epoch(dataset: Any) -> int:
@@ -650,12 +798,128 @@ def loss_scaled(optimizer: Any, *models: Any) -> Any:
 #: Default of the trainers' ``max_steps``: use the profile's cap.
 FROM_PROFILE: Any = object()
 
+#: The largest decay :class:`EMA` uses by default: an average over roughly the last 1/(1 - 0.999) = 1,000 steps.
+EMA_DECAY = 0.999
+
+
+def check_profile(profile: Any, *knobs: str) -> Any:
+    """``profile`` itself if it has every knob named, else a TypeError saying which are missing; lesson 06."""
+    missing = [knob for knob in knobs if not hasattr(profile, knob)]
+    if missing:
+        raise TypeError(
+            f"profile must be the run profile from cu.setup() (it needs {', '.join(knobs)}); got {describe(profile)}"
+            f", which has no {', '.join(missing)}."
+        )
+    return profile
+
+
+def images_used(profile: Any, data_size: int | None) -> int:
+    """How many training images a run uses: the data's size, capped by the profile's ``n_train``; lessons 03-10.
+
+    ``profile.n_train`` is a cap: a smaller dataset is used whole, so a model trained on 8,000 digits under a
+    20,000-image profile is complete. ``data_size`` None means the profile's own data, which has ``n_train``.
+    """
+    cap = check_positive_int("profile.n_train", check_profile(profile, "n_train").n_train)
+    return cap if data_size is None else min(cap, check_positive_int("the number of training images", data_size))
+
+
+def move_run_aside(name: str) -> Path | None:
+    """Rename ``runs/<name>`` to ``runs/<name>.replaced-<YYYYmmdd-HHMMSS>`` and return the new path; lesson 06.
+
+    Nothing is deleted: the old run's checkpoints, samples and logs stay readable in the renamed folder.
+    Returns None when there is no such run.
+    """
+    import time
+
+    run_dir = runs_dir() / check_run_name(name)
+    if not run_dir.exists():
+        return None
+    _release_run_lock(run_dir)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = run_dir.with_name(f"{run_dir.name}.replaced-{stamp}")
+    suffix = 1
+    while target.exists():  # two replacements within one second
+        suffix += 1
+        target = run_dir.with_name(f"{run_dir.name}.replaced-{stamp}-{suffix}")
+    os.replace(run_dir, target)
+    return target
+
+
+class EMA(tf.Module):
+    """An exponential moving average of a model's weights, kept in a float32 copy of the model; lesson 06.
+
+    After every train step, :meth:`update` moves each averaged weight toward the model's current one,
+    ``average = d * average + (1 - d) * weight``, with the warm-up decay ``d = min(decay, (1 + n) / (10 + n))``
+    after ``n`` earlier updates (TensorFlow's ``ExponentialMovingAverage`` with ``num_updates``), so the
+    average follows the first steps closely and smooths over about ``1 / (1 - decay)`` steps later on.
+    ``ema.model`` is the averaged model, computing in float32 whatever precision the trained model uses; it
+    is outside any optimizer. Pass the EMA to :class:`TrainingRun` to have it updated, saved and restored.
+    Every weight is averaged, BatchNorm's moving statistics included (non-float weights are copied).
+    """
+
+    def __init__(self, model: Any, *, decay: float = EMA_DECAY, name: str = "ema") -> None:
+        import keras
+
+        from course_utils.runtime import float32_copy
+
+        super().__init__(name=name)
+        if not isinstance(model, keras.Model):
+            raise TypeError(f"EMA averages the weights of a Keras model; got {describe(model)}.")
+        if isinstance(decay, bool) or not isinstance(decay, (int, float)) or not 0.0 <= decay < 1.0:
+            raise ValueError(f"decay must be a number in [0, 1), e.g. 0.999; got {describe(decay)}.")
+        self.decay = float(decay)
+        self.source = model
+        copy = float32_copy(model)
+        if copy is model:  # float32 already: float32_copy returns the model itself, and the average needs its own
+            copy = keras.models.clone_model(model)
+            copy.set_weights(model.get_weights())
+        self.model = copy
+        self.updates = tf.Variable(0, dtype=tf.int64, trainable=False, name="updates")
+        if len(self.model.weights) != len(model.weights):
+            raise ValueError("The float32 copy of the model has other weights than the model; EMA cannot pair them.")
+
+    @property
+    def variables(self) -> list[tf.Variable]:
+        """The averaged weights and the update counter (what a checkpoint stores)."""
+        return [*self.model.weights, self.updates]
+
+    def current_decay(self) -> float:
+        """The decay the next :meth:`update` uses, ``min(decay, (1 + n) / (10 + n))``; lesson 06."""
+        n = float(self.updates.numpy())
+        return min(self.decay, (1.0 + n) / (10.0 + n))
+
+    def update(self) -> None:
+        """Move the average one step toward the model's current weights; lesson 06."""
+        self._update()
+
+    @tf.function
+    def _update(self) -> None:
+        n = tf.cast(self.updates, tf.float32)
+        decay = tf.minimum(tf.constant(self.decay, tf.float32), (1.0 + n) / (10.0 + n))
+        for average, weight in zip(self.model.weights, self.source.weights):
+            value = tf.convert_to_tensor(weight)
+            if value.dtype.is_floating:
+                average.assign(decay * average + (1.0 - decay) * tf.cast(value, tf.float32))
+            else:
+                average.assign(tf.cast(value, average.dtype))
+        self.updates.assign_add(1)
+
+    def reset(self) -> None:
+        """Make the average equal to the model's current weights and forget the updates so far; lesson 06."""
+        self.model.set_weights(self.source.get_weights())
+        self.updates.assign(0)
+
 
 class RunBacked:
-    """Base of the course's trainers (DCGAN, Inpainter...), whose state lives in ``self.run``; lesson 06."""
+    """Base of the course's trainers (DCGAN, Inpainter...), whose state lives in ``self.run``; lesson 06.
+
+    A subclass sets ``self.profile``, ``self.run`` and ``self.train_step`` (or overrides :meth:`_step_function`)
+    and may override :meth:`_sample_function`; :meth:`train` is then the same for every trainer.
+    """
 
     run: TrainingRun
     profile: Any
+    train_step: Callable[..., Any]
 
     @property
     def step(self) -> int:
@@ -667,6 +931,43 @@ class RunBacked:
         """The logged losses of the whole run, restored ones included."""
         return self.run.history
 
+    def _step_function(self) -> Callable[..., Any]:
+        """The function train() calls on each batch (the train step, with any checks of the subclass)."""
+        return self.train_step
+
+    def _sample_function(self) -> Callable[[], Any] | None:
+        """A function returning images in [-1, 1] to save as sample grids, or None for no grids."""
+        return None
+
+    def train(
+        self,
+        dataset: Iterable[Any],
+        *,
+        steps: int | None = None,
+        epochs: int | None = None,
+        sample_every: int | None = None,
+        checkpoint_every: int = 500,
+        max_steps: int | None = FROM_PROFILE,
+        progress: bool = True,
+    ) -> History:
+        """Train until the run has done ``steps`` (or ``epochs`` passes) in total, capped by max_steps; lesson 06.
+
+        ``max_steps`` defaults to the profile's cap (None: no cap). When the trainer draws samples, a grid is
+        saved at the start, every ``sample_every`` steps and at the end (see ``run.sample_paths``); a
+        checkpoint is saved every ``checkpoint_every`` steps and at the end.
+        """
+        return self._fit(
+            self._step_function(),
+            dataset,
+            steps,
+            epochs=epochs,
+            max_steps=max_steps,
+            sample_fn=self._sample_function(),
+            sample_every=sample_every,
+            checkpoint_every=checkpoint_every,
+            progress=progress,
+        )
+
     def _fit(
         self, train_step: Callable[..., Any], dataset: Iterable[Any], steps: int | None, **options: Any
     ) -> History:
@@ -674,3 +975,60 @@ class RunBacked:
         if options.get("max_steps", FROM_PROFILE) is FROM_PROFILE:
             options["max_steps"] = self.profile.max_steps
         return self.run.fit(train_step, dataset, steps, **options)
+
+
+def load_or_train(
+    build: Callable[[], RunBacked],
+    *,
+    name: str,
+    target: int,
+    make_dataset: Callable[[], Iterable[Any]],
+    what: str,
+    plan: str = "",
+    verbose: bool = True,
+) -> RunBacked:
+    """The trainer of run ``name`` trained to ``target`` steps: loaded, continued or trained anew; lessons 07-15.
+
+    ``build()`` makes the trainer, which restores the run's newest checkpoint. If the run has done
+    ``target`` steps or more it is returned as it is; if fewer, training continues to ``target`` on
+    ``make_dataset()`` (called only then). A run whose checkpoints cannot be restored into the models
+    ``build`` makes (another profile's width, say) is never deleted: it is moved aside with
+    :func:`move_run_aside`, and a new run is trained. ``what`` names the model in messages ("the generator"),
+    ``plan`` says how it is trained ("10 epoch(s) at batch size 128").
+    """
+    if not callable(build) or not callable(make_dataset):
+        raise TypeError(
+            f"build and make_dataset must be functions without arguments; got {describe(build)} and "
+            f"{describe(make_dataset)}."
+        )
+    target = check_positive_int("target", target)
+    say = print if verbose else (lambda *args, **kwargs: None)
+    try:
+        trainer = build()
+    except RunInUse:  # another process is training it: leave its files alone
+        raise
+    except RuntimeError as error:  # checkpoints of other models: keep them, start a new run beside them
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        aside = move_run_aside(name)
+        shown = aside if aside is None else _shown_path(aside)
+        say(
+            f"The saved run {name!r} does not fit these models, so it was kept in {shown} and {what} is "
+            f"trained anew (the reason: {reason[:200]})."
+        )
+        trainer = build()
+    if trainer.step >= target:
+        say(f"Loaded {what} of run {name!r}: trained for {trainer.step} steps (the profile asks for {target}).")
+        return trainer
+    say(
+        f"Training {what} of run {name!r} from step {trainer.step} to {target}" + (f" ({plan})." if plan else ".")
+    )
+    trainer.train(make_dataset(), steps=target, max_steps=None, progress=verbose)
+    return trainer
+
+
+def _shown_path(path: Path) -> str:
+    """A path as printed for the learner: relative to the folder that holds runs/."""
+    try:
+        return str(path.relative_to(runs_dir().parent))
+    except ValueError:
+        return str(path)

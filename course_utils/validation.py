@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -63,3 +64,58 @@ def check_image_batch(
         if np.nanmin(array) < lo - 1e-6 or np.nanmax(array) > hi + 1e-6:
             raise ValueError(f"{name} must hold values in [{lo:g}, {hi:g}]; got {describe(array)}.")
     return array
+
+
+class RangeWarning(UserWarning):
+    """Pixel values that fit the expected range but look like another of the course's conventions."""
+
+
+#: The course's two float conventions: name -> (low, high, how to get there from uint8 pictures).
+PIXEL_RANGES = {
+    "unit": (0.0, 1.0, "pipeline.to_unit_range"),
+    "model": (-1.0, 1.0, "pipeline.to_model_range"),
+}
+
+
+def check_pixel_range(name: str, values: Any, expected: str, *, slack: float = 1e-3) -> np.ndarray:
+    """Check float pixels are finite and in the ``expected`` convention ("unit" [0, 1] or "model" [-1, 1]).
+
+    Values may stray ``slack`` beyond the range (a network's raw output does). A mix-up with another
+    convention raises ValueError naming the conversion; a "model" batch that spans exactly [0, 1] only warns
+    (:class:`RangeWarning`), since the course cannot be sure. Returns the values as a NumPy array.
+    """
+    check_choice("expected", expected, tuple(PIXEL_RANGES))
+    low, high, converter = PIXEL_RANGES[expected]
+    array = values.numpy() if hasattr(values, "numpy") else np.asarray(values)
+    wanted = f"float {expected}-range values in [{low:g}, {high:g}]"
+    if array.dtype == bool or not np.issubdtype(array.dtype, np.number):
+        raise ValueError(f"{name} must hold {wanted}; got {describe(array)}.")
+    if not np.issubdtype(array.dtype, np.floating):
+        raise ValueError(
+            f"{name} must hold {wanted}; got {describe(array)}. Convert uint8 pictures with {converter} first."
+        )
+    if array.size == 0:
+        return array
+    finite = np.isfinite(array)
+    if not finite.all():
+        raise ValueError(
+            f"{name} holds {int((~finite).sum())} NaN or infinite value(s) among {array.size}; {wanted} are "
+            "expected. A NaN usually comes from a diverged model or a division by zero upstream."
+        )
+    lo, hi = float(array.min()), float(array.max())
+    if lo >= low - slack and hi <= high + slack:
+        if expected == "model" and lo >= 0.0 and hi - lo > 0.5:
+            warnings.warn(
+                f"{name} has no negative values (it spans [{lo:.3g}, {hi:.3g}]): is it a [0, 1] image? The model "
+                "range is [-1, 1], black is -1; convert [0, 1] images with 2 * x - 1.",
+                RangeWarning,
+                stacklevel=3,
+            )
+        return array
+    if hi > 10.0:
+        why = f"values up to {hi:.4g} look like 0-255 pixel values: convert uint8 pictures with {converter}"
+    elif expected == "unit" and lo < 0.0:
+        why = f"values down to {lo:.4g} look like model-range [-1, 1] images: convert them with (x + 1) / 2"
+    else:
+        why = f"values outside [{low:g}, {high:g}] (from {lo:.4g} to {hi:.4g})"
+    raise ValueError(f"{name} must hold {wanted}; got {describe(array)}: {why}.")

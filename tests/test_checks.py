@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -196,3 +198,45 @@ def test_steps_per_epoch_check_explains_mistakes(wrong, message):
 def test_steps_per_epoch_check_accepts_floor_division(capsys):
     checks.check_steps_per_epoch(lambda n, b: n // b)
     assert "passes" in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------- what a student sees in a notebook
+
+
+def test_check_failed_renders_as_its_message_alone() -> None:
+    error = CheckFailed("`f` gives 3; expected 4.\n  Hint: add one.")
+    lines = error._render_traceback_()
+    assert "Check failed:" in lines[0]
+    assert lines[1:] == ["`f` gives 3; expected 4.", "  Hint: add one."]
+    assert str(error) == "`f` gives 3; expected 4.\n  Hint: add one."
+
+
+def test_a_failed_check_in_a_notebook_shows_the_message_and_no_traceback(tmp_path) -> None:
+    import os
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    from tools import notebooks as nbt
+
+    cells = [
+        f"import sys\nsys.path.insert(0, {str(nbt.PROJECT_ROOT)!r})\nfrom course_utils import checks",
+        "checks.check_steps_per_epoch(lambda n_images, batch_size: n_images / batch_size)",
+        "checks.check_steps_per_epoch(lambda n_images, batch_size: n_images // (batch_size - batch_size))",
+        "checks.check_steps_per_epoch(lambda n_images, batch_size: n_images // batch_size)",
+    ]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True, resources={
+        "metadata": {"path": str(tmp_path)}}).execute(env=env)
+    wrong, crashing, right = (nb.cells[i].outputs for i in (1, 2, 3))
+    for outputs, message in [(wrong, "decimal number"), (crashing, "raised ZeroDivisionError")]:
+        errors = [o for o in outputs if o.output_type == "error"]
+        assert len(errors) == 1 and errors[0].ename == "CheckFailed", outputs
+        assert message in errors[0].evalue
+        shown = "\n".join(errors[0].traceback)
+        assert "Check failed:" in shown and message in shown, shown
+        for trace_mark in ("Traceback", "core.py", "lesson00.py", ".py", "File ", "line ", "----", "site-packages"):
+            assert trace_mark not in shown, f"{trace_mark!r} in what the student sees:\n{shown}"
+        assert not re.search(r"(/|\\)\w+(/|\\)", shown), f"a file path in what the student sees:\n{shown}"
+    assert [o.output_type for o in right] == ["stream"] and "passes" in right[0].text

@@ -8,7 +8,8 @@ import tensorflow as tf
 
 from course_utils import checks
 from course_utils.checks import CheckFailed
-from course_utils.checks.lesson01 import _OUTPUT_SIZE_CASES, _conv2d_single_cases, _conv2d_single_reference
+from course_utils.checks.lesson01 import _conv2d_single_cases, _correlate
+from course_utils.checks.stored import stored
 
 
 def not_written(*args: object) -> None:
@@ -111,15 +112,17 @@ def test_conv_output_size_accepts_the_formula(capsys: pytest.CaptureFixture[str]
     assert capsys.readouterr().out.count("✔ conv_output_size passes all 12 checks.") == 3
 
 
-def test_conv_output_size_cases_agree_with_keras() -> None:
+def test_conv_output_size_stored_results_agree_with_keras() -> None:
     import keras
 
-    for n, k, s, p, d in _OUTPUT_SIZE_CASES:
+    for case in stored("lesson01", "conv_output_size").cases:
+        n, k, s, p, d = case.args
+        assert case.expected == conv_output_size(n, k, s, p, d), case
         if s > 1 and d > 1:
             continue  # TensorFlow refuses a stride and a dilation both above 1
         image = keras.layers.ZeroPadding2D(p)(np.zeros((1, n, n, 1), np.float32))
         side = keras.layers.Conv2D(1, k, strides=s, dilation_rate=d)(image).shape[1]
-        assert side == conv_output_size(n, k, s, p, d), (n, k, s, p, d)
+        assert side == case.expected, case.args
 
 
 @pytest.mark.parametrize(
@@ -155,10 +158,10 @@ def conv2d_single(image, kernel):
     return out
 
 
-def test_conv2d_single_reference_is_tensorflow() -> None:
+def test_conv2d_single_oracle_agrees_with_tensorflow() -> None:
     for image, kernel in _conv2d_single_cases():
         expected = tf.nn.conv2d(image[None, :, :, None], kernel[:, :, None, None], 1, "VALID")[0, :, :, 0]
-        np.testing.assert_allclose(_conv2d_single_reference(image, kernel), expected, rtol=1e-6, atol=1e-10)
+        np.testing.assert_allclose(_correlate(image, kernel), expected, rtol=1e-6, atol=1e-10)
 
 
 def test_conv2d_single_accepts_solutions(capsys: pytest.CaptureFixture[str]) -> None:

@@ -70,8 +70,11 @@ def test_conv_pool_output_size_accepts_the_formula(capsys: pytest.CaptureFixture
     assert "✔ conv_pool_output_size passes all 6 checks." in capsys.readouterr().out
 
 
-def test_conv_pool_reference_agrees_with_keras() -> None:
-    for size, kernel, pool in [(28, 3, 2), (29, 3, 2), (40, 3, 3), (64, 5, 2)]:
+def test_conv_pool_stored_results_agree_with_a_keras_model() -> None:
+    from course_utils.checks.stored import stored
+
+    for stored_case in stored("lesson03", "conv_pool_output_size").cases:
+        size, kernel, pool = stored_case.args
         model = keras.Sequential(
             [
                 keras.Input((size, size, 1)),
@@ -81,7 +84,7 @@ def test_conv_pool_reference_agrees_with_keras() -> None:
                 keras.layers.MaxPooling2D(pool),
             ]
         )
-        assert model.output_shape[1] == conv_pool_output_size(size, kernel, pool)
+        assert model.output_shape[1] == conv_pool_output_size(size, kernel, pool) == stored_case.expected
 
 
 @pytest.mark.parametrize(

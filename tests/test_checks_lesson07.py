@@ -30,10 +30,13 @@ def test_frechet_1d_accepts_the_formula(capsys: pytest.CaptureFixture[str]) -> N
     assert capsys.readouterr().out.count("✔ frechet_distance_1d passes all 6 checks.") == 2
 
 
-def test_frechet_1d_reference_agrees_with_the_matrix_formula() -> None:
-    for m1, s1, m2, s2 in [(1.0, 2.0, 4.0, 0.5), (0.2, 4.0, -0.7, 0.1)]:
+def test_frechet_1d_stored_results_agree_with_the_course_and_the_formula() -> None:
+    from course_utils.checks.stored import stored
+
+    for case in stored("lesson07", "frechet_distance_1d").cases:
+        m1, s1, m2, s2 = case.args
         expected = evaluation.frechet_distance([m1], [[s1**2]], [m2], [[s2**2]])
-        assert frechet_distance_1d(m1, s1, m2, s2) == pytest.approx(expected)
+        assert frechet_distance_1d(m1, s1, m2, s2) == pytest.approx(expected, abs=1e-12) == case.expected
 
 
 @pytest.mark.parametrize(
@@ -49,7 +52,7 @@ def test_frechet_1d_reference_agrees_with_the_matrix_formula() -> None:
         (lambda m1, s1, m2, s2: (m1 - m2) ** 2 + (s1**2 - s2**2) ** 2, "the square root of the product"),
         (lambda m1, s1, m2, s2: (m1 + m2) ** 2, "returned 25.0; the Fréchet distance is 11.25."),
         (lambda m1, s1, m2, s2: [(m1 - m2) ** 2, (s1 - s2) ** 2], "it should return one number"),
-        (lambda m1, s1, m2, s2: (m1 - m2) ** 2 + (s1 - s2) ** 2 if m1 != 0 else 1.0, "case 1 of 5"),
+        (lambda m1, s1, m2, s2: (m1 - m2) ** 2 + (s1 - s2) ** 2 if m1 != 0 else 1.0, "case 2 of 6"),
     ],
 )
 def test_frechet_1d_rejects_mistakes(fn: object, expected: str) -> None:

@@ -79,7 +79,7 @@ def test_best_fill_accepts_the_solution(capsys):
         (lambda c, loss: fill(c, "l1" if loss == "l2" else "l2"), "swapped the two"),
         (lambda c, loss: c[0], "one of the completions"),
         (lambda c, loss: np.mean(c), "axis=0"),
-        (lambda c, loss: np.mean(c, axis=0) + 0.1, "np.mean\\(completions, axis=0\\)"),
+        (lambda c, loss: np.mean(c, axis=0) + 0.1, "the per-pixel mean of the completions"),
         (lambda c, loss: "mean", "array of pixel values"),
     ],
 )

@@ -158,3 +158,30 @@ def test_train_classifier_rejects_bad_arguments(digits: ImageData) -> None:
         clf.train_classifier(digits, epochs=1, batch_size=8, width=2, validation_fraction=1.5)
     with pytest.raises(TypeError, match="data must be an ImageData"):
         clf.train_classifier(digits.x_train, epochs=1, batch_size=8, width=2)
+
+
+def test_a_model_trained_on_all_of_a_dataset_smaller_than_the_cap_is_loaded(
+    digits: ImageData, runs: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    capped = SMALL.replace(n_train=20_000, classifier_epochs=1)  # the cap is far above the 480 digits given
+    clf.load_or_train_classifier(capped, data=digits, verbose=False)
+
+    def no_training(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the model trained on every one of the 480 digits was not used")
+
+    monkeypatch.setattr(clf, "train_classifier", no_training)
+    clf.load_or_train_classifier(capped, data=digits, verbose=True)
+    assert "Loaded the lesson-03 classifier" in capsys.readouterr().out
+
+
+def test_a_replaced_classifier_is_kept_beside_the_new_one(
+    digits: ImageData, trained: tuple[keras.Model, dict], runs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = clf.save_classifier(trained[0], data=digits, test_accuracy=0.5, epochs=4)
+    old = path.read_bytes()
+    clf.load_or_train_classifier(SMALL.replace(classifier_epochs=1, width=9), data=digits, verbose=True)
+    out = capsys.readouterr().out
+    kept = sorted(p.name for p in path.parent.glob("digits.replaced-*"))
+    assert len(kept) == 2 and kept[0].endswith(".json") and kept[1].endswith(".keras"), kept
+    assert (path.parent / kept[1]).read_bytes() == old and f"is kept in {path.parent / kept[1]}" in out
+    assert clf.read_classifier_record(path)["width"] == 9

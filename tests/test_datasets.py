@@ -664,3 +664,96 @@ def test_cli_list_verify_and_stage(tmp_path, monkeypatch):
 
     wrong = run_cli("verify", "delta", env=env)
     assert wrong.returncode == 2 and "unknown dataset(s) delta" in wrong.stderr
+
+
+# ------------------------------------------------------------------------------------------------
+# A shared lab folder: permissions, leftovers of killed downloads, servers that never answer
+# ------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def silent_server():
+    """A TCP server on 127.0.0.1 that accepts connections and never sends a byte (a stalled mirror)."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    accepted = []
+    stop = threading.Event()
+
+    def accept():
+        listener.settimeout(0.05)
+        while not stop.is_set():
+            try:
+                accepted.append(listener.accept()[0])
+            except OSError:
+                pass
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield types.SimpleNamespace(base=f"http://127.0.0.1:{listener.getsockname()[1]}", accepted=accepted)
+    stop.set()
+    thread.join(timeout=1)
+    for connection in accepted:
+        connection.close()
+    listener.close()
+
+
+def test_downloads_get_the_permissions_of_a_normal_file(folders, online, server, tmp_path):
+    server.routes["/f.bin"] = {"payload": b"shared"}
+    old = os.umask(0o022)
+    try:
+        target = datasets.download(server.base + "/f.bin", tmp_path / "lab" / "f.bin", sha256=sha(b"shared"))
+    finally:
+        os.umask(old)
+    assert target.stat().st_mode & 0o777 == 0o644  # others in the lab can read it (mkstemp alone gives 0o600)
+
+
+def test_parts_left_by_a_killed_download_are_cleaned_up_but_live_ones_kept(folders, online, server, tmp_path):
+    server.routes["/f.bin"] = {"payload": b"abc"}
+    folder = tmp_path / "lab"
+    folder.mkdir()
+    stale, live = folder / ".f.bin.old1234.part", folder / ".f.bin.live5678.part"
+    stale.write_bytes(b"half")
+    live.write_bytes(b"growing")
+    an_hour_ago = time.time() - 3600
+    os.utime(stale, (an_hour_ago, an_hour_ago))
+    datasets.download(server.base + "/f.bin", folder / "f.bin", sha256=sha(b"abc"))
+    assert leftovers(folder) == [".f.bin.live5678.part", "f.bin"]
+
+
+def test_a_server_that_never_answers_is_given_up_at_once(folders, online, silent_server, tmp_path, capsys):
+    start = time.monotonic()
+    with pytest.raises(datasets.DownloadError, match="did not answer within 0.3 s") as info:
+        datasets.download(
+            silent_server.base + "/f.bin", tmp_path / "f.bin", sha256=sha(b"abc"), timeout=0.3, backoff=5, verbose=True
+        )
+    assert time.monotonic() - start < 2  # no retries, no back-off
+    assert len(info.value.attempts) == 1 and not info.value.offline
+    assert "waiting at most 0.3 s for an answer" in capsys.readouterr().out
+    assert leftovers(tmp_path) == []
+
+
+def test_load_digits_falls_back_within_seconds_when_the_mirror_stalls(
+    folders, online, silent_server, fake_standins, tmp_path, monkeypatch, capsys
+):
+    entry = tiny_entry([("mnist.npz", b"never sent", [silent_server.base + "/mnist.npz"])])
+    write_registry(tmp_path, monkeypatch, {"mnist": entry})
+    monkeypatch.setattr(datasets, "FALLBACK_TIMEOUT", 0.3)
+    start = time.monotonic()
+    data = datasets.load_digits(20, 5)
+    assert time.monotonic() - start < 3
+    out = capsys.readouterr().out
+    assert "Downloading mnist.npz from 127.0.0.1 (waiting at most 0.3 s for an answer)" in out
+    assert "did not answer within 0.3 s" in out and data.name == "standin-digits"
+
+
+def test_read_npz_splits_names_a_file_that_is_not_an_archive_without_pickle_advice(tmp_path):
+    (tmp_path / "page.npz").write_bytes(b"<html>Sign in to continue</html>")
+    with pytest.raises(ValueError, match="is not a NumPy .npz archive") as info:
+        datasets.read_npz_splits(tmp_path / "page.npz")
+    assert "allow_pickle" not in str(info.value)
+    np.save(tmp_path / "one.npy", np.zeros(3))
+    with pytest.raises(ValueError, match="single array"):
+        datasets.read_npz_splits(tmp_path / "one.npy")

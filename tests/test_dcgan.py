@@ -236,3 +236,47 @@ def test_load_or_train_generator_returns_a_float32_copy_of_a_bfloat16_generator(
     assert trained.step == 2 and trained.generator.get_layer("up0").compute_dtype == "bfloat16"
     z = gan.sample_noise(3, profile.latent_dim, seed=0)
     np.testing.assert_allclose(generator(z), trained.generator(z), atol=0.05)
+
+
+def _squares(n: int):
+    from course_utils.datasets import ImageData
+
+    images = np.zeros((n, 28, 28), np.uint8)
+    images[:, 8:20, 8:20] = 255
+    return ImageData(images, None, images[:4], None, name="squares", source="white squares")
+
+
+def test_a_generator_trained_on_all_of_a_dataset_smaller_than_the_cap_is_loaded(capsys) -> None:
+    profile = TINY.replace(batch_size=4, gan_epochs=1, n_train=20_000)  # a cap far above the 8 images given
+    dcgan.load_or_train_generator(profile, data=_squares(8), name="capped", verbose=False)
+    assert dcgan.DCGAN(profile, name="capped").step == 2
+    capsys.readouterr()
+    dcgan.load_or_train_generator(profile, data=_squares(8), name="capped", verbose=True)
+    out = capsys.readouterr().out
+    assert "Loaded the generator of run 'capped': trained for 2 steps (the profile asks for 2)" in out
+
+
+def test_a_run_of_another_profile_is_moved_aside_not_deleted(runs_root, capsys) -> None:
+    wide = TINY.replace(batch_size=4, gan_epochs=1, n_train=8, width=8)
+    dcgan.load_or_train_generator(wide, data=_squares(8), name="digits", verbose=False)
+    old_checkpoints = sorted(p.name for p in (runs_root / "digits" / "checkpoints").iterdir())
+    capsys.readouterr()
+    narrow = wide.replace(width=4)  # other shapes: the wide run's checkpoints cannot be restored
+    generator = dcgan.load_or_train_generator(narrow, data=_squares(8), name="digits", verbose=True)
+    out = capsys.readouterr().out
+    kept = [p for p in runs_root.iterdir() if p.name.startswith("digits.replaced-")]
+    assert len(kept) == 1 and f"kept in runs/{kept[0].name}" in out and "Training the generator" in out
+    assert sorted(p.name for p in (kept[0] / "checkpoints").iterdir()) == old_checkpoints
+    assert generator.get_layer("up0").filters != dcgan.DCGAN(wide, name="wide_copy").generator.get_layer("up0").filters
+
+
+def test_the_generator_lessons_get_is_the_weight_average() -> None:
+    profile = TINY.replace(batch_size=4, gan_epochs=2, n_train=8)
+    generator = dcgan.load_or_train_generator(profile, data=_squares(8), name="averaged", verbose=False)
+    model = dcgan.DCGAN(profile, name="averaged")
+    assert model.step == 4 and int(model.ema.updates.numpy()) == 4
+    for returned, average in zip(generator.get_weights(), model.averaged_generator.get_weights()):
+        np.testing.assert_array_equal(returned, average)
+    differs = [not np.array_equal(a, b) for a, b in zip(model.generator.get_weights(), generator.get_weights())]
+    assert any(differs)  # the average is not the last weights
+    np.testing.assert_array_equal(model.samples(), model.averaged_generator(model.fixed_noise, training=False))

@@ -310,6 +310,18 @@ def test_load_or_train_inpainter_trains_once_then_loads(tmp_path, monkeypatch, c
         np.testing.assert_array_equal(a, b)
 
 
+def test_an_inpainter_trained_on_all_of_a_dataset_smaller_than_the_cap_is_loaded(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("COURSE_RUNS_DIR", str(tmp_path))
+    images = (np.random.default_rng(15).random((16, 16, 16, 3)) * 255).astype(np.uint8)
+    data = ImageData(images, None, images[:4], None, name="test", source="random pixels")
+    profile = _profile(n_train=20_000)  # a cap far above the 16 images given
+    monkeypatch.setattr(ip, "build_inpainter", lambda **kw: _small_unet(**kw))
+    ip.load_or_train_inpainter(profile, data=data, verbose=False)
+    capsys.readouterr()
+    ip.load_or_train_inpainter(profile, data=data, verbose=True)
+    assert "Loaded the inpainter of run 'inpainter_photos': trained for 4 steps" in capsys.readouterr().out
+
+
 _real_build = ip.build_inpainter
 
 

@@ -67,9 +67,18 @@ def test_unit_range_values() -> None:
 
 
 def test_from_ranges_clip_and_round() -> None:
-    np.testing.assert_array_equal(from_model_range(np.array([-3.0, -1.0, 0.0, 1.0, 2.5])), [0, 0, 128, 255, 255])
-    np.testing.assert_array_equal(from_unit_range(np.array([-0.2, 0.0, 0.5, 1.0, 7.0])), [0, 0, 128, 255, 255])
-    np.testing.assert_array_equal(from_model_range(tf.constant([-3.0, 2.0])).numpy(), [0, 255])
+    np.testing.assert_array_equal(from_model_range(np.array([-1.2, -1.0, 0.0, 1.0, 1.1])), [0, 0, 128, 255, 255])
+    np.testing.assert_array_equal(from_unit_range(np.array([-0.2, 0.0, 0.5, 1.0, 1.2])), [0, 0, 128, 255, 255])
+    np.testing.assert_array_equal(from_model_range(tf.constant([-1.2, 1.2])).numpy(), [0, 255])
+
+
+def test_values_far_outside_the_range_are_refused_not_clipped() -> None:
+    with pytest.raises(ValueError, match=r"values outside \[-1, 1\] \(from -3 to 2.5\)"):
+        from_model_range(np.array([-3.0, -1.0, 0.0, 1.0, 2.5]))
+    with pytest.raises(ValueError, match="0-255 pixel values"):
+        from_unit_range(np.array([0.0, 0.5, 7.0, 255.0]))
+    with pytest.raises(ValueError, match="NaN"):
+        from_model_range(tf.constant([0.0, float("nan")]))
 
 
 def test_range_errors_say_what_to_do() -> None:

@@ -223,3 +223,10 @@ def test_course_cpu_bfloat16_0_makes_the_course_train_as_on_a_float32_cpu(monkey
     monkeypatch.setenv(runtime.BFLOAT16_ENV_VAR, "0")
     assert runtime.cpu_supports_bfloat16() is False
     assert runtime.choose_precision("mixed_bfloat16", []) == "float32"
+
+
+def test_a_numpy_integer_seed_is_a_whole_number_too():
+    runtime.seed_everything(np.int64(3))
+    a = np.random.random(2)
+    runtime.seed_everything(3)
+    np.testing.assert_array_equal(a, np.random.random(2))

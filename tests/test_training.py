@@ -17,10 +17,12 @@ tf = pytest.importorskip("tensorflow")
 
 from course_utils.training import (  # noqa: E402
     History,
+    RunInUse,
     TrainingDiverged,
     TrainingRun,
     image_grid,
     make_gif,
+    move_run_aside,
     plot_history,
 )
 from tests._train_until_killed import CHECKPOINT_EVERY, RUN_NAME, line_problem  # noqa: E402
@@ -358,7 +360,7 @@ def test_training_run_rejects_bad_arguments():
         TrainingRun("clash", step=tf.Variable(0))
     with pytest.raises(TypeError, match="can only checkpoint models"):
         TrainingRun("not_trackable", weights=np.zeros(3))
-    with pytest.raises(ValueError, match="non-empty string"):
+    with pytest.raises(ValueError, match="one plain folder name"):
         TrainingRun("", v=tf.Variable(0.0))
 
 
@@ -384,3 +386,292 @@ def test_history_and_plot_history_checks():
         plot_history(History())
     with pytest.raises(ValueError, match="'step' list"):
         plot_history({"d_loss": [1.0]})
+
+
+# ---------------------------------------------------------------------- shared trainer machinery
+
+
+def test_check_profile_names_the_missing_knobs():
+    from types import SimpleNamespace
+
+    from course_utils.training import check_profile
+
+    profile = SimpleNamespace(width=4, n_train=8)
+    assert check_profile(profile, "width", "n_train") is profile
+    with pytest.raises(TypeError, match=r"cu.setup\(\).*has no latent_dim, n_show"):
+        check_profile(profile, "width", "latent_dim", "n_show")
+
+
+def test_images_used_is_the_data_size_capped_by_the_profile():
+    from types import SimpleNamespace
+
+    from course_utils.training import images_used
+
+    profile = SimpleNamespace(n_train=20_000)
+    assert images_used(profile, 8_000) == 8_000  # a smaller dataset is used whole
+    assert images_used(profile, 60_000) == 20_000  # a larger one is capped
+    assert images_used(profile, None) == 20_000  # the profile's own data
+    with pytest.raises(ValueError, match="number of training images"):
+        images_used(profile, 0)
+
+
+def test_move_run_aside_keeps_every_file(runs_root):
+    from course_utils.training import move_run_aside
+
+    run, model, train_step, dataset = new_run()
+    run.fit(train_step, dataset, steps=3, progress=False)
+    before = sorted(p.relative_to(run.run_dir) for p in run.run_dir.rglob("*"))
+    aside = move_run_aside("line")
+    assert not run.run_dir.exists() and aside.parent == run.run_dir.parent
+    assert aside.name.startswith("line.replaced-") and len(aside.name) == len("line.replaced-YYYYmmdd-HHMMSS")
+    assert sorted(p.relative_to(aside) for p in aside.rglob("*")) == before
+    run.run_dir.mkdir(parents=True)
+    second = move_run_aside("line")  # within the same second: a new name, nothing overwritten
+    assert second != aside and aside.exists() and second.exists()
+    assert move_run_aside("no_such_run") is None
+
+
+def _ema_model(weights):
+    import keras
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, use_bias=False)])
+    model.set_weights([np.asarray(weights, np.float32).reshape(2, 1)])
+    return model
+
+
+def test_ema_matches_the_closed_form_with_warm_up():
+    from course_utils.training import EMA
+
+    model = _ema_model([0.0, 0.0])
+    ema = EMA(model, decay=0.5)
+    assert ema.model is not model and ema.current_decay() == pytest.approx(0.1)
+    expected = np.zeros(2)
+    rng = np.random.default_rng(0)
+    for n in range(10):
+        new = rng.normal(size=2)
+        model.set_weights([new.astype(np.float32).reshape(2, 1)])
+        decay = min(0.5, (1 + n) / (10 + n))  # 0.1, 2/11, 3/12, ... 8/17, then 9/18 = 0.5 from n = 8
+        expected = decay * expected + (1 - decay) * new
+        ema.update()
+        np.testing.assert_allclose(ema.model.get_weights()[0].ravel(), expected, rtol=1e-6)
+    assert int(ema.updates.numpy()) == 10 and ema.current_decay() == 0.5
+    # the average is a separate model: the trained one is untouched
+    np.testing.assert_array_equal(model.get_weights()[0].ravel(), new.astype(np.float32))
+    ema.reset()
+    np.testing.assert_array_equal(ema.model.get_weights()[0], model.get_weights()[0])
+    assert int(ema.updates.numpy()) == 0
+    with pytest.raises(ValueError, match=r"decay must be a number in \[0, 1\)"):
+        EMA(model, decay=1.0)
+    with pytest.raises(TypeError, match="Keras model"):
+        EMA("model")
+
+
+def test_ema_of_a_bfloat16_model_is_a_float32_model(hardware_runs_any_precision):
+    import keras
+
+    from course_utils.runtime import training_precision
+    from course_utils.training import EMA
+
+    with training_precision("mixed_bfloat16"):
+        model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    ema = EMA(model)
+    assert model.layers[0].compute_dtype == "bfloat16"
+    assert {layer.dtype_policy.name for layer in ema.model.layers} == {"float32"}
+    ema.update()
+    for average, weight in zip(ema.model.get_weights(), model.get_weights()):
+        np.testing.assert_allclose(average, weight, rtol=1e-6)  # the first update already averages equal weights
+
+
+def test_a_run_updates_its_ema_every_step_and_resume_restores_it():
+    from course_utils.training import EMA
+
+    model, optimizer, train_step, dataset = line_problem()
+    ema = EMA(model, decay=0.9)
+    run = TrainingRun("ema", model=model, optimizer=optimizer, ema=ema)
+    expected = [w.copy() for w in model.get_weights()]
+
+    def step_and_track(x, y):  # a replica of the average, updated after each step
+        losses = train_step(x, y)
+        n = len(seen)
+        decay = min(0.9, (1 + n) / (10 + n))
+        for i, weight in enumerate(model.get_weights()):
+            expected[i] = decay * expected[i] + (1 - decay) * weight
+        seen.append(n)
+        return losses
+
+    seen: list[int] = []
+    run.fit(step_and_track, dataset, steps=7, checkpoint_every=3, progress=False)
+    assert int(ema.updates.numpy()) == 7
+    for average, value in zip(ema.model.get_weights(), expected):
+        np.testing.assert_allclose(average, value, rtol=1e-5, atol=1e-6)
+
+    model2, optimizer2, _, _ = line_problem()
+    ema2 = EMA(model2, decay=0.9)
+    again = TrainingRun("ema", model=model2, optimizer=optimizer2, ema=ema2)
+    assert again.step == 7 and int(ema2.updates.numpy()) == 7
+    for restored, saved in zip(ema2.model.get_weights(), ema.model.get_weights()):
+        np.testing.assert_array_equal(restored, saved)
+
+
+def _line_trainer(name="line", units=1):
+    """A minimal RunBacked trainer of the line problem (another architecture when units != 1)."""
+    import keras
+
+    from course_utils.training import RunBacked
+
+    class LineTrainer(RunBacked):
+        def __init__(self):
+            from types import SimpleNamespace
+
+            self.profile = SimpleNamespace(max_steps=None)
+            model, optimizer, train_step, _ = line_problem()
+            if units != 1:  # another architecture: its checkpoints do not fit the first one's
+                model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(units), keras.layers.Dense(1)])
+                optimizer = keras.optimizers.Adam(0.05)
+                optimizer.build(model.trainable_variables)
+
+                @tf.function
+                def train_step(x, y):
+                    with tf.GradientTape() as tape:
+                        loss = tf.reduce_mean(tf.square(model(x) - y))
+                    optimizer.apply_gradients(
+                        zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables)
+                    )
+                    return {"loss": loss}
+
+            self.model, self.train_step = model, train_step
+            self.run = TrainingRun(name, model=model, optimizer=optimizer)
+
+    return LineTrainer()
+
+
+def test_run_backed_train_uses_the_step_and_the_profile_cap():
+    trainer = _line_trainer()
+    trainer.profile.max_steps = 4
+    history = trainer.train(line_problem()[3], epochs=3, progress=False)  # 3 x 4 batches, capped at 4
+    assert trainer.step == 4 and history is trainer.history and trainer.history.steps[-1] == 4
+    trainer.train(line_problem()[3], steps=6, max_steps=None, progress=False)
+    assert trainer.step == 6
+
+
+def test_load_or_train_trains_then_loads_then_continues(capsys):
+    from course_utils.training import load_or_train
+
+    made = []
+
+    def make_dataset():
+        made.append(1)
+        return line_problem()[3]
+
+    trainer = load_or_train(lambda: _line_trainer(), name="line", target=5, make_dataset=make_dataset, what="the line")
+    assert trainer.step == 5 and "Training the line of run 'line' from step 0 to 5." in capsys.readouterr().out
+    again = load_or_train(lambda: _line_trainer(), name="line", target=5, make_dataset=make_dataset, what="the line")
+    assert again.step == 5 and len(made) == 1  # loaded: the data is not even made
+    assert "Loaded the line of run 'line': trained for 5 steps" in capsys.readouterr().out
+    longer = load_or_train(lambda: _line_trainer(), name="line", target=8, make_dataset=make_dataset, what="the line")
+    assert longer.step == 8 and "from step 5 to 8" in capsys.readouterr().out
+
+
+def test_load_or_train_keeps_a_run_that_does_not_fit_and_trains_a_new_one(runs_root, capsys):
+    from course_utils.training import load_or_train
+
+    old = load_or_train(
+        lambda: _line_trainer(),
+        name="line",
+        target=5,
+        make_dataset=lambda: line_problem()[3],
+        what="the line",
+        verbose=False,
+    )
+    old_weights = weights_of(old.model)
+    capsys.readouterr()
+    new = load_or_train(
+        lambda: _line_trainer(units=3), name="line", target=4, make_dataset=lambda: line_problem()[3], what="the line"
+    )
+    out = capsys.readouterr().out
+    assert new.step == 4
+    kept = [p for p in runs_root.iterdir() if p.name.startswith("line.replaced-")]
+    assert len(kept) == 1 and f"so it was kept in {Path('runs') / kept[0].name}" in out
+    assert "does not fit these models" in out and "Deleted" not in out
+    # the old run is intact: its checkpoint restores the old weights
+    model, optimizer, _, _ = line_problem()
+    checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer)
+    checkpoint.restore(tf.train.latest_checkpoint(str(kept[0] / "checkpoints"))).expect_partial()
+    np.testing.assert_array_equal(weights_of(model), old_weights)
+
+
+# ---------------------------------------------------------------------- nothing lost, nothing written twice
+
+
+@pytest.mark.parametrize("damage", ["deleted", "garbled"])
+def test_a_lost_list_of_checkpoints_is_rebuilt_from_the_checkpoint_files(damage, capsys):
+    checkpoint_dir, _ = two_checkpoints()
+    before, _, _, _ = new_run()
+    history, samples = before.history.as_dict(), list(before.sample_paths)
+    state = checkpoint_dir / "checkpoint"
+    if damage == "deleted":
+        state.unlink()
+    else:
+        state.write_text("\x00\x01 not a checkpoint list {{", encoding="utf-8")
+    capsys.readouterr()
+    run, model, _, _ = new_run()
+    out = capsys.readouterr().out
+    assert "is missing or cannot be read, but 2 checkpoint file(s) are there" in out and "Resumed from step 10" in out
+    assert run.step == 10 and run.history.as_dict() == history and run.sample_paths == samples  # nothing deleted
+    again, _, _, _ = new_run()  # the list names the checkpoint again
+    assert again.step == 10 and "missing" not in capsys.readouterr().out
+
+
+_HOLD_RUN = """
+import sys, time
+from tests._train_until_killed import line_problem
+from course_utils.training import TrainingRun
+model, optimizer, _, _ = line_problem()
+run = TrainingRun("line", model=model, optimizer=optimizer)
+print("holding", flush=True)
+time.sleep(120)
+"""
+
+
+def test_a_second_process_cannot_write_the_same_run(runs_root):
+    env = {**os.environ, "COURSE_RUNS_DIR": str(runs_root), "PYTHONPATH": str(REPO)}
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD_RUN], env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert any(line.strip() == "holding" for line in iter(holder.stdout.readline, ""))  # the run is held
+        with pytest.raises(RunInUse, match=rf"The run 'line' is being trained by process {holder.pid} on "):
+            new_run()
+    finally:
+        holder.kill()
+        holder.wait()
+    run, _, train_step, dataset = new_run()  # the lock went with the process
+    run.fit(train_step, dataset, steps=2, progress=False)
+    second, _, _, _ = new_run()  # a second trainer in the same process, as lessons 06 and 10 build
+    assert second.step == 2
+
+
+@pytest.mark.parametrize("name", ["../escape", "/tmp/elsewhere", "a/b", "a\\b", ".hidden", "x/../../y", "c:d", " "])
+def test_run_names_cannot_point_outside_runs(name, runs_root):
+    with pytest.raises(ValueError, match="one plain folder name"):
+        new_run(name)
+    with pytest.raises(ValueError, match="one plain folder name"):
+        move_run_aside(name)
+    assert not (runs_root.parent / "escape").exists()
+
+
+def test_a_full_disk_keeps_the_last_checkpoint_and_says_what_to_do(monkeypatch):
+    run, _, train_step, dataset = new_run()
+    run.fit(train_step, dataset, steps=5, progress=False)
+
+    def full(*args, **kwargs):
+        message = "runs/line/checkpoints/ckpt-10_temp; No space left on device [Op:SaveV2]"
+        raise tf.errors.ResourceExhaustedError(None, None, message)
+
+    monkeypatch.setattr(run.manager, "save", full)
+    expected = r"the disk is full \(.* MB free; a checkpoint of this run takes about .* MB\)"
+    with pytest.raises(OSError, match=expected) as info:
+        run.fit(train_step, dataset, steps=10, progress=False)
+    assert "The last good checkpoint (step 5" in str(info.value)
+    assert (run.checkpoint_dir / "ckpt-5.index").exists()

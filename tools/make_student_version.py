@@ -7,7 +7,9 @@ Usage::
 
 Each region between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` becomes ``# YOUR CODE HERE`` and
 ``raise NotImplementedError(...)`` (or the stub written as ``### BEGIN SOLUTION (stub: answer = None)``).
-The course's helper package is copied next to the notebooks so that the handout runs on its own.
+The course's helper package is copied next to the notebooks so that the handout runs on its own; it holds no
+solution (the checks judge by properties, libraries and stored results; tests/test_handout.py searches the
+handout for every solution). Nothing from tools/ or tests/ is copied.
 Nothing is written when any notebook's markers do not pair up.
 """
 

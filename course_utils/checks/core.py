@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from course_utils.checks.stored import stored
 from course_utils.validation import describe
 
 __all__ = ["CheckFailed", "check_array", "check_equal", "check_function"]
@@ -20,7 +21,15 @@ _NOT_WRITTEN = "replace the `raise NotImplementedError` line in the exercise cel
 
 
 class CheckFailed(AssertionError):
-    """An exercise's answer is not right yet; the message says what is wrong."""
+    """An exercise's answer is not right yet; the message says what is wrong.
+
+    In a notebook, IPython shows only the message under a short heading (``_render_traceback_``): the lines
+    of the checks' own code would hide the explanation. ``str(error)`` and pytest still see the full message.
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        """What IPython prints instead of a traceback: a red heading and the message."""
+        return ["\x1b[1;31mCheck failed:\x1b[0m", *str(self).splitlines()]
 
 
 # --------------------------------------------------------------------------- helpers
@@ -130,12 +139,18 @@ def _difference(got: Any, expected: Any, rtol: float, atol: float, what: str, ch
     )
 
 
-def _describe_inputs(reference: Callable[..., Any], case: Any) -> str:
-    """The inputs of a case as ``name = value`` pairs, using the reference's parameter names when possible."""
+def _describe_inputs(reference: Callable[..., Any] | Sequence[str], case: Any) -> str:
+    """The inputs of a case as ``name = value`` pairs, named after the reference's parameters (or given names)."""
     args, kwargs = (tuple(case), {}) if not isinstance(case, dict) else ((), dict(case))
     try:
-        bound = inspect.signature(reference).bind(*args, **kwargs).arguments
-        pairs = [(str(k), v) for k, v in bound.items()]
+        if callable(reference):
+            bound = inspect.signature(reference).bind(*args, **kwargs).arguments
+            pairs = [(str(k), v) for k, v in bound.items()]
+        else:
+            names = list(reference)
+            if len(args) > len(names):
+                raise TypeError("more inputs than parameter names")
+            pairs = [*zip(names, args), *kwargs.items()]
     except (TypeError, ValueError):
         pairs = [(f"argument {i + 1}", v) for i, v in enumerate(args)] + list(kwargs.items())
     shown = [(k, repr(v) if isinstance(v, (bool, int, float, str)) else _show(v)) for k, v in pairs]
@@ -148,7 +163,9 @@ def _require_written(value: Any, name: str) -> None:
         raise CheckFailed(f"`{name}` is not written yet: replace `None` in the exercise cell with your answer.")
 
 
-def _call(fn: Callable[..., Any], case: Any, name: str, reference: Callable[..., Any], *, copy: bool = True) -> Any:
+def _call(
+    fn: Callable[..., Any], case: Any, name: str, reference: Callable[..., Any] | Sequence[str], *, copy: bool = True
+) -> Any:
     """Call the learner's ``fn`` on a case, turning its exceptions into CheckFailed messages."""
     args, kwargs = (tuple(case), {}) if not isinstance(case, dict) else ((), dict(case))
     if copy:
@@ -189,26 +206,61 @@ def _run_cases(
 ) -> int:
     """Compare ``fn`` with ``reference`` on every case; raise CheckFailed at the first failing one."""
     cases = _cases(cases)
-    if fn is None:
-        raise CheckFailed(f"`{name}` is not written yet: {_NOT_WRITTEN}")
-    if not callable(fn):
-        raise CheckFailed(f"`{name}` should be a function; got {_show(fn)}.")
+    _require_callable(fn, name)
+    pairs = []
     for number, case in enumerate(cases, start=1):
         args, kwargs = (tuple(case), {}) if not isinstance(case, dict) else ((), dict(case))
         try:
             expected = reference(*_copy(args), **_copy(kwargs))
         except Exception as error:
             raise RuntimeError(f"The reference for `{name}` failed on case {number}: {error!r}") from error
-        got = _call(fn, case, name, reference)
+        pairs.append((case, expected))
+    return _run_expected(fn, pairs, reference, name=name, rtol=rtol, atol=atol, check_dtype=check_dtype)
+
+
+def _require_callable(fn: Any, name: str) -> None:
+    """Fail when the learner's function is still the stub or is not a function."""
+    if fn is None:
+        raise CheckFailed(f"`{name}` is not written yet: {_NOT_WRITTEN}")
+    if not callable(fn):
+        raise CheckFailed(f"`{name}` should be a function; got {_show(fn)}.")
+
+
+def _run_expected(
+    fn: Any,
+    pairs: Sequence[tuple[Any, Any]],
+    params: Callable[..., Any] | Sequence[str],
+    *,
+    name: str,
+    rtol: float,
+    atol: float,
+    check_dtype: bool,
+) -> int:
+    """Compare ``fn(*case)`` with the expected result of each ``(case, expected)`` pair, e.g. stored data.
+
+    ``params`` names the inputs in messages: a function with the same parameters, or the parameter names.
+    """
+    _require_callable(fn, name)
+    for number, (case, expected) in enumerate(pairs, start=1):
+        got = _call(fn, case, name, params)
         problem = _difference(got, expected, rtol, atol, "the result", check_dtype)
         if problem:
             raise CheckFailed(
-                f"`{name}` gives a wrong result for case {number} of {len(cases)}: {problem}\n"
-                f"  inputs:   {_describe_inputs(reference, case)}\n"
+                f"`{name}` gives a wrong result for case {number} of {len(pairs)}: {problem}\n"
+                f"  inputs:   {_describe_inputs(params, case)}\n"
                 f"  expected: {_show(expected)}\n"
                 f"  got:      {_show(got)}"
             )
-    return len(cases)
+    return len(pairs)
+
+
+def _run_stored(
+    fn: Any, lesson: str, exercise: str, *, name: str, rtol: float, atol: float, check_dtype: bool
+) -> int:
+    """Compare ``fn`` with the results stored for ``exercise`` (see ``checks.stored``) on every stored case."""
+    book = stored(lesson, exercise)
+    pairs = [(case.args, case.expected) for case in book.cases]
+    return _run_expected(fn, pairs, book.params, name=name, rtol=rtol, atol=atol, check_dtype=check_dtype)
 
 
 def _passed(name: str, count: int) -> None:

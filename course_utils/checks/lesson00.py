@@ -1,4 +1,8 @@
-"""Checks for lesson 00's exercises."""
+"""Checks for lesson 00's exercises.
+
+to_model_range: every uint8 level's value is stored data (checks/data/lesson00.json), looked up per pixel;
+steps_per_epoch: stored results (tf.data's count of whole batches).
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,26 @@ from typing import Any
 
 import numpy as np
 
-from course_utils.checks.core import _NOT_WRITTEN, CheckFailed, _call, _passed, _run_cases, _show, _to_numpy
+from course_utils.checks.core import (
+    _NOT_WRITTEN,
+    CheckFailed,
+    _call,
+    _passed,
+    _run_expected,
+    _run_stored,
+    _show,
+    _to_numpy,
+)
+from course_utils.checks.stored import stored
 
 __all__ = ["check_steps_per_epoch", "check_to_model_range"]
 
+_PARAMS = ("images",)
 
-def _to_model_range_reference(images: np.ndarray) -> np.ndarray:
-    return images.astype(np.float32) / 127.5 - 1.0
+
+def _level_table() -> np.ndarray:
+    """The stored float32 value of every uint8 level 0..255 (checks/data/lesson00.json)."""
+    return stored("lesson00", "to_model_range").cases[0].expected
 
 
 def check_to_model_range(fn: Any) -> None:
@@ -22,8 +39,9 @@ def check_to_model_range(fn: Any) -> None:
         raise CheckFailed(f"`{name}` is not written yet: {_NOT_WRITTEN}")
     if not callable(fn):
         raise CheckFailed(f"`{name}` should be a function; got {_show(fn)}.")
+    table = _level_table()
     probe = np.array([[0, 64, 255]], dtype=np.uint8)
-    got = _to_numpy(_call(fn, (probe.copy(),), name, _to_model_range_reference))
+    got = _to_numpy(_call(fn, (probe.copy(),), name, _PARAMS))
     if got is None:
         raise CheckFailed(f"`{name}` returned None: end the function with `return` and the converted images.")
     if not isinstance(got, np.ndarray):
@@ -42,7 +60,7 @@ def check_to_model_range(fn: Any) -> None:
         )
     images = np.random.default_rng(0).integers(0, 256, size=(2, 5, 5, 3), dtype=np.uint8)
     given = images.copy()
-    _call(fn, (given,), name, _to_model_range_reference, copy=False)
+    _call(fn, (given,), name, _PARAMS, copy=False)
     if not np.array_equal(given, images):
         raise CheckFailed(f"`{name}` changed the images it was given; return a new array instead.")
     cases = [
@@ -50,12 +68,9 @@ def check_to_model_range(fn: Any) -> None:
         (images,),
         (np.full((1, 4, 4, 1), 128, dtype=np.uint8),),
     ]
-    count = 4 + _run_cases(fn, _to_model_range_reference, cases, name=name, rtol=1e-6, atol=1e-6, check_dtype=True)
+    pairs = [(c, table[c[0]]) for c in cases]  # every pixel's expected value, looked up by its level
+    count = 4 + _run_expected(fn, pairs, _PARAMS, name=name, rtol=1e-6, atol=1e-6, check_dtype=True)
     _passed(name, count)
-
-
-def _steps_per_epoch_reference(n_images: int, batch_size: int) -> int:
-    return n_images // batch_size
 
 
 def check_steps_per_epoch(fn: Any) -> None:
@@ -65,7 +80,7 @@ def check_steps_per_epoch(fn: Any) -> None:
         raise CheckFailed(f"`{name}` is not written yet: {_NOT_WRITTEN}")
     if not callable(fn):
         raise CheckFailed(f"`{name}` should be a function; got {_show(fn)}.")
-    got = _call(fn, (1000, 128), name, _steps_per_epoch_reference)
+    got = _call(fn, (1000, 128), name, ("n_images", "batch_size"))
     if isinstance(got, (float, np.floating)):
         raise CheckFailed(
             f"`{name}(1000, 128)` returned the decimal number {got!r}; a number of steps is a whole number. "
@@ -76,6 +91,5 @@ def check_steps_per_epoch(fn: Any) -> None:
             f"`{name}(1000, 128)` returned 8: that counts the last, incomplete batch of 104 images too. "
             "Training drops it, so 1000 images make 7 steps of 128."
         )
-    cases = [(1000, 128), (60_000, 256), (256, 256), (255, 256), (10, 1), (0, 32)]
-    count = _run_cases(fn, _steps_per_epoch_reference, cases, name=name, rtol=0, atol=0, check_dtype=False)
+    count = _run_stored(fn, "lesson00", name, name=name, rtol=0, atol=0, check_dtype=False)
     _passed(name, count)

@@ -1,4 +1,8 @@
-"""Checks for lesson 02's exercises (Transposed convolution and upsampling)."""
+"""Checks for lesson 02's exercises (Transposed convolution and upsampling).
+
+transposed_size: stored results (checks/data/lesson02.json, from Keras' Conv2DTranspose); upsample_by_stamping
+and coverage_map: TensorFlow's ``tf.nn.conv2d_transpose`` as the oracle.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from course_utils import conv
 from course_utils.checks.core import _NOT_WRITTEN, CheckFailed, _call, _passed, _show, _to_numpy
+from course_utils.checks.stored import stored
 
 __all__ = ["check_coverage_map", "check_transposed_size", "check_upsample_by_stamping"]
 
@@ -29,11 +33,7 @@ def _call_text(name: str, case: tuple[Any, ...]) -> str:
 # --------------------------------------------------------------------------- exercise 1: output size
 
 
-def _transposed_size_reference(size: int, kernel: int, stride: int, padding: int, output_padding: int) -> int:
-    return conv.transposed_output_size(size, kernel, stride=stride, padding=padding, output_padding=output_padding)
-
-
-#: Formulas learners write instead of (size - 1) * stride + kernel - 2 * padding + output_padding, with a hint each.
+#: Wrong formulas learners write for the transposed convolution's output size, with a hint each.
 _SIZE_MISTAKES: list[tuple[Callable[[int, int, int, int, int], float], str]] = [
     (
         lambda n, k, s, p, op: n * s + k - 2 * p + op,
@@ -62,28 +62,31 @@ _SIZE_MISTAKES: list[tuple[Callable[[int, int, int, int, int], float], str]] = [
     ),
     (
         lambda n, k, s, p, op: n * s,
-        "size * stride is what padding='same' gives in Keras; here the padding is a number of pixels: "
-        "(size - 1) * stride + kernel - 2 * padding + output_padding.",
+        "size * stride is what padding='same' gives in Keras; here the padding is a number of pixels cropped "
+        "from each end of the stamped output.",
     ),
 ]
 
 
 def check_transposed_size(fn: Any) -> None:
-    """Lesson 02: ``fn(size, kernel, stride, padding, output_padding)`` is the transposed convolution's output size."""
+    """Lesson 02: ``fn(size, kernel, stride, padding, output_padding)`` is the transposed convolution's output size.
+
+    Compared with stored results (checks/data/lesson02.json, computed with Keras' Conv2DTranspose).
+    """
     name = "transposed_size"
     _require_function(fn, name)
-    reference = _transposed_size_reference
-    cases = [(7, 5, 2, 2, 1), (7, 4, 2, 1, 0), (14, 4, 2, 1, 0), (2, 3, 1, 0, 0), (3, 3, 2, 0, 0), (5, 3, 3, 1, 2),
-             (1, 4, 1, 0, 0), (4, 2, 3, 0, 1), (10, 7, 4, 3, 3)]  # fmt: skip
+    book = stored("lesson02", name)
+    cases = [c.args for c in book.cases]
+    right = {c.args: c.expected for c in book.cases}
     answers = []
     for case in cases:
-        got = _to_numpy(_call(fn, case, name, reference))
+        got = _to_numpy(_call(fn, case, name, book.params))
         if isinstance(got, np.ndarray) and got.ndim == 0:
             got = got.item()
         if isinstance(got, bool) or not isinstance(got, (int, float, np.integer, np.floating)):
             raise CheckFailed(
                 f"`{_call_text(name, case)}` returned {_show(got)}; it should return one whole number of pixels "
-                f"({reference(*case)}). Did you forget a `return` statement?"
+                f"({right[case]}). Did you forget a `return` statement?"
             )
         if got != int(got):
             raise CheckFailed(
@@ -91,11 +94,11 @@ def check_transposed_size(fn: Any) -> None:
                 "division in it."
             )
         answers.append(got)
-    wrong = [(case, got) for case, got in zip(cases, answers) if got != reference(*case)]
+    wrong = [(case, got) for case, got in zip(cases, answers) if got != right[case]]
     if wrong:
         case, got = wrong[0]
         message = (
-            f"`{_call_text(name, case)}` returned {got!r}; it should be {reference(*case)} "
+            f"`{_call_text(name, case)}` returned {got!r}; it should be {right[case]} "
             f"(wrong for {len(wrong)} of {len(cases)} cases)."
         )
         for mistake, hint in _SIZE_MISTAKES:
@@ -114,29 +117,40 @@ def check_transposed_size(fn: Any) -> None:
 # --------------------------------------------------------------------------- exercise 2: stamping
 
 
-def _stamp(image: np.ndarray, kernel: np.ndarray, stride: int, *, step: int | None = None, add: bool = True):
-    """Stamps of ``kernel`` scaled by each pixel, ``step`` pixels apart on a canvas sized for ``stride``."""
-    step = stride if step is None else step
+def _transposed(image: np.ndarray, kernel: np.ndarray, stride: int) -> np.ndarray:
+    """TensorFlow's 'valid' transposed convolution of one grey image: the oracle of the stamping exercises."""
+    import tensorflow as tf  # imported here so that importing the checks stays fast
+
+    (h, w), (kh, kw) = image.shape, kernel.shape
+    out_shape = [1, (h - 1) * stride + kh, (w - 1) * stride + kw, 1]
+    result = tf.nn.conv2d_transpose(
+        tf.constant(image[None, :, :, None], tf.float64),
+        tf.constant(kernel[:, :, None, None], tf.float64),
+        output_shape=out_shape,
+        strides=stride,
+        padding="VALID",
+    )
+    return result.numpy()[0, :, :, 0]
+
+
+def _one_apart(image: np.ndarray, kernel: np.ndarray, stride: int) -> np.ndarray:
+    """A mistake: the stamps 1 pixel apart (stride 1) on the canvas sized for ``stride``."""
+    (h, w), (kh, kw) = image.shape, kernel.shape
+    canvas = np.zeros(((h - 1) * stride + kh, (w - 1) * stride + kw))
+    dense = _transposed(image, kernel, 1)
+    rows, cols = min(canvas.shape[0], dense.shape[0]), min(canvas.shape[1], dense.shape[1])
+    canvas[:rows, :cols] = dense[:rows, :cols]
+    return canvas
+
+
+def _overwritten(image: np.ndarray, kernel: np.ndarray, stride: int) -> np.ndarray:
+    """A mistake: each stamp *replaces* what the earlier ones wrote where they overlap."""
     (h, w), (kh, kw) = image.shape, kernel.shape
     out = np.zeros(((h - 1) * stride + kh, (w - 1) * stride + kw))
     for i in range(h):
         for j in range(w):
-            window = out[i * step : i * step + kh, j * step : j * step + kw]
-            if add:
-                window += image[i, j] * kernel
-            else:
-                window[...] = image[i, j] * kernel
+            out[i * stride : i * stride + kh, j * stride : j * stride + kw] = image[i, j] * kernel
     return out
-
-
-def _upsample_reference(image: np.ndarray, kernel: np.ndarray, stride: int) -> np.ndarray:
-    """conv.conv2d_transpose of one grey image with one kernel, 'valid', cropped to (H - 1) s + KH rows."""
-    (h, w), (kh, kw) = image.shape, kernel.shape
-    out_shape = ((h - 1) * stride + kh, (w - 1) * stride + kw)
-    result = conv.conv2d_transpose(
-        image[None, :, :, None], kernel[:, :, None, None], stride=stride, output_shape=out_shape
-    )
-    return result[0, :, :, 0]
 
 
 def _stamping_cases() -> list[tuple[np.ndarray, np.ndarray, int]]:
@@ -153,14 +167,17 @@ def _stamping_cases() -> list[tuple[np.ndarray, np.ndarray, int]]:
 
 
 def check_upsample_by_stamping(fn: Any) -> None:
-    """Lesson 02: ``fn(image, kernel, stride)`` adds up one scaled kernel per pixel, ``stride`` pixels apart."""
+    """Lesson 02: ``fn(image, kernel, stride)`` adds up one scaled kernel per pixel, ``stride`` pixels apart.
+
+    Compared with TensorFlow's ``tf.nn.conv2d_transpose``.
+    """
     name = "upsample_by_stamping"
     _require_function(fn, name)
     cases = _stamping_cases()
     for number, case in enumerate(cases, start=1):
         image, kernel, stride = case
-        expected = _upsample_reference(image, kernel, stride)
-        got = _to_numpy(_call(fn, case, name, _upsample_reference))
+        expected = _transposed(image, kernel, stride)
+        got = _to_numpy(_call(fn, case, name, _transposed))
         where = f"`{_call_text(name, case)}` (case {number} of {len(cases)})"
         if got is None:
             raise CheckFailed(f"{where} returned None. Did you forget a `return` statement?")
@@ -178,14 +195,14 @@ def check_upsample_by_stamping(fn: Any) -> None:
         if np.allclose(got, expected, rtol=1e-6, atol=1e-6):
             continue
         mistakes = [
-            (_upsample_reference(image, kernel[::-1, ::-1], stride),
+            (_transposed(image, kernel[::-1, ::-1], stride),
              "it matches stamping the kernel *flipped*. A transposed convolution (like Conv2D) does not flip the "
              "kernel: pixel (i, j) adds image[i, j] * kernel at rows i*stride ... i*stride + KH - 1."),
-            (_stamp(image, kernel, stride, add=False),
+            (_overwritten(image, kernel, stride),
              "where stamps overlap, the later one overwrote the earlier. Stamps *add up*: use `+=`, not `=`."),
-            (_stamp(image, kernel, stride, step=1),
+            (_one_apart(image, kernel, stride),
              "the stamps are 1 pixel apart. Pixel (i, j)'s stamp starts at (i * stride, j * stride)."),
-            (_stamp(image, np.ones_like(kernel), stride),
+            (_transposed(image, np.ones_like(kernel), stride),
              "every stamp must be the kernel scaled by the pixel's value, image[i, j] * kernel."),
         ]  # fmt: skip
         hint = next((text for other, text in mistakes if np.allclose(got, other, rtol=1e-6, atol=1e-6)), None)
@@ -202,24 +219,23 @@ def check_upsample_by_stamping(fn: Any) -> None:
 # --------------------------------------------------------------------------- exercise 3: coverage
 
 
-def _coverage_reference(size: int, kernel: int, stride: int) -> np.ndarray:
-    """How many stamps cover each output pixel: a transposed convolution of ones with a kernel of ones."""
-    out = (size - 1) * stride + kernel
-    ones = conv.conv2d_transpose(
-        np.ones((1, size, size, 1)), np.ones((kernel, kernel, 1, 1)), stride=stride, output_shape=(out, out)
-    )
-    return np.rint(ones[0, :, :, 0]).astype(int)
+def _coverage(size: int, kernel: int, stride: int) -> np.ndarray:
+    """How many stamps cover each output pixel: TensorFlow's transposed convolution of ones with ones."""
+    return np.rint(_transposed(np.ones((size, size)), np.ones((kernel, kernel)), stride)).astype(int)
 
 
 def check_coverage_map(fn: Any) -> None:
-    """Lesson 02: ``fn(size, kernel, stride)`` counts the kernel taps landing on each output pixel."""
+    """Lesson 02: ``fn(size, kernel, stride)`` counts the kernel taps landing on each output pixel.
+
+    Compared with TensorFlow's ``tf.nn.conv2d_transpose`` of ones with a kernel of ones.
+    """
     name = "coverage_map"
     _require_function(fn, name)
     cases = [(3, 3, 2), (4, 4, 2), (3, 2, 3), (3, 5, 2), (4, 3, 1), (1, 3, 2), (5, 6, 3), (2, 1, 1)]
     for number, case in enumerate(cases, start=1):
         size, kernel, stride = case
-        expected = _coverage_reference(*case)
-        got = _to_numpy(_call(fn, case, name, _coverage_reference))
+        expected = _coverage(*case)
+        got = _to_numpy(_call(fn, case, name, _coverage))
         where = f"`{_call_text(name, case)}` (case {number} of {len(cases)})"
         if got is None:
             raise CheckFailed(f"{where} returned None. Did you forget a `return` statement?")
@@ -239,7 +255,7 @@ def check_coverage_map(fn: Any) -> None:
         mistakes = [
             ((expected > 0).astype(int),
              "it marks whether a pixel is covered; count *how many* stamps cover it (add 1 per stamp, `+= 1`)."),
-            (_stamp(ones, np.ones((kernel, kernel)), stride, step=1),
+            (np.rint(_one_apart(ones, np.ones((kernel, kernel)), stride)).astype(int),
              "the stamps are 1 pixel apart. The stamp of input pixel (i, j) starts at (i * stride, j * stride)."),
         ]  # fmt: skip
         hint = next((text for other, text in mistakes if np.array_equal(got, other)), None)

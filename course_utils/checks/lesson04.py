@@ -1,4 +1,8 @@
-"""Checks for lesson 04's exercises (The GAN minimax objective)."""
+"""Checks for lesson 04's exercises (The GAN minimax objective).
+
+All three compare with stored results (checks/data/lesson04.json): optimal_discriminator and value_estimate
+computed with NumPy, generator_loss_ns with TensorFlow's sigmoid cross-entropy.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,17 @@ from typing import Any
 
 import numpy as np
 
-from course_utils.checks.core import _NOT_WRITTEN, CheckFailed, _call, _passed, _run_cases, _show, _to_numpy
+from course_utils.checks.core import (
+    _NOT_WRITTEN,
+    CheckFailed,
+    _call,
+    _passed,
+    _run_expected,
+    _run_stored,
+    _show,
+    _to_numpy,
+)
+from course_utils.checks.stored import stored
 
 __all__ = ["check_generator_loss_ns", "check_optimal_discriminator", "check_value_estimate"]
 
@@ -33,20 +47,14 @@ def _close(got: Any, expected: Any, rtol: float = 1e-6, atol: float = 1e-8) -> b
 # --------------------------------------------------------------------------- the optimal discriminator
 
 
-def _optimal_discriminator_reference(p_data: np.ndarray, p_g: np.ndarray) -> np.ndarray:
-    total = p_data + p_g
-    return np.divide(p_data, total, out=np.full_like(total, 0.5), where=total > 0)
-
-
 def check_optimal_discriminator(fn: Any) -> None:
     """Lesson 04: ``fn(p_data, p_g)`` is D* = p_data / (p_data + p_g) pointwise, 0.5 where both are 0."""
     name = "optimal_discriminator"
     _require_function(fn, name)
-    reference = _optimal_discriminator_reference
-    p_data = np.array([0.1, 0.4, 0.3, 0.05, 0.0])
-    p_g = np.array([0.3, 0.1, 0.3, 0.0, 0.2])
+    book = stored("lesson04", name)
+    (p_data, p_g), expected = book.cases[0].args, book.cases[0].expected
     with np.errstate(all="ignore"):
-        got = _to_numpy(_call(fn, (p_data, p_g), name, reference))
+        got = _to_numpy(_call(fn, (p_data, p_g), name, book.params))
         hints = [
             (p_g / (p_data + p_g), "you returned p_g / (p_data + p_g): that is the probability of *fake*. D(x) is "
              "the probability that x is *real*, so p_data goes on top."),
@@ -55,16 +63,15 @@ def check_optimal_discriminator(fn: Any) -> None:
         ]
     for wrong, hint in hints:
         if _close(got, wrong):
-            raise CheckFailed(f"`{name}(p_data, p_g)` gives {_show(got)}; expected {_show(reference(p_data, p_g))}. "
+            raise CheckFailed(f"`{name}(p_data, p_g)` gives {_show(got)}; expected {_show(expected)}. "
                               f"Hint: {hint}")
-    expected = reference(p_data, p_g)
     got_array = np.asarray(got, dtype=np.float64) if got is not None else None
     if got_array is not None and got_array.shape == expected.shape and np.allclose(got_array[:4], expected[:4]):
         if not np.isclose(got_array[4], 0.0):
             raise CheckFailed(f"`{name}` gives {got_array[4]!r} where p_data = 0 and p_g = 0.2; expected 0: with "
                               "no real data there, the best D says 'fake' for sure.")
     zeros = np.zeros(3)
-    both_zero = _to_numpy(_call(fn, (zeros, zeros), name, reference))
+    both_zero = _to_numpy(_call(fn, (zeros, zeros), name, book.params))
     with np.errstate(all="ignore"):
         if both_zero is not None and np.any(np.isnan(np.asarray(both_zero, dtype=np.float64))):
             raise CheckFailed(
@@ -72,25 +79,11 @@ def check_optimal_discriminator(fn: Any) -> None:
                 "D is optimal; return 0.5 at those points, e.g. with np.divide(..., out=np.full_like(total, 0.5), "
                 "where=total > 0) or np.where."
             )
-    rng = np.random.default_rng(4)
-    x = np.linspace(-5, 5, 41)
-    gauss = lambda m, s: np.exp(-0.5 * ((x - m) / s) ** 2) / (s * np.sqrt(2 * np.pi))
-    cases = [
-        (p_data, p_g),
-        (gauss(0.0, 1.0), gauss(1.5, 0.7)),
-        (rng.random(20), rng.random(20)),
-        (zeros, zeros),
-        (np.array([1.0, 0.0, 2.0]), np.array([0.0, 0.0, 2.0])),
-    ]
-    count = _run_cases(fn, reference, cases, name=name, rtol=1e-6, atol=1e-9, check_dtype=False)
+    count = _run_stored(fn, "lesson04", name, name=name, rtol=1e-6, atol=1e-9, check_dtype=False)
     _passed(name, 4 + count)
 
 
 # --------------------------------------------------------------------------- the value function from samples
-
-
-def _value_estimate_reference(discriminator: Any, real: np.ndarray, fake: np.ndarray) -> float:
-    return float(np.mean(np.log(discriminator(real))) + np.mean(np.log(1.0 - discriminator(fake))))
 
 
 def _logistic(x: np.ndarray) -> np.ndarray:
@@ -98,17 +91,22 @@ def _logistic(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-(1.5 * np.asarray(x, dtype=np.float64) - 0.5)))
 
 
+#: The discriminators of the stored cases, by the name stored with each case.
+DISCRIMINATORS = {
+    "logistic": _logistic,
+    "one half": lambda x: np.full(np.shape(x), 0.5),  # D = 1/2 everywhere: V = -log 4
+    "falling": lambda x: 1.0 / (1.0 + np.exp(2.0 * np.asarray(x))),
+}
+
+
 def check_value_estimate(fn: Any) -> None:
     """Lesson 04: ``fn(discriminator, real, fake)`` = mean log D(real) + mean log(1 − D(fake))."""
     name = "value_estimate"
     _require_function(fn, name)
-    reference = _value_estimate_reference
-    rng = np.random.default_rng(5)
-    real = rng.normal(1.0, 1.0, 200)
-    fake = rng.normal(-1.0, 0.5, 300)  # a different count: sums and means disagree
-    d = _logistic
-    expected = reference(d, real, fake)
-    got = _to_numpy(_call(fn, (d, real, fake), name, reference))
+    book = stored("lesson04", name)
+    pairs = [((DISCRIMINATORS[c.args[0]], *c.args[1:]), c.expected) for c in book.cases]
+    (d, real, fake), expected = pairs[0]
+    got = _to_numpy(_call(fn, (d, real, fake), name, book.params))
     a, b = np.log(d(real)), np.log(1 - d(fake))
     hints = [
         (-expected, "the sign is flipped: V is what the discriminator *maximises*, mean log D(real) + "
@@ -126,23 +124,11 @@ def check_value_estimate(fn: Any) -> None:
     for wrong, hint in hints:
         if _close(got, wrong, rtol=1e-6):
             raise CheckFailed(f"`{name}` gives {_show(got)}; expected {expected!r}. Hint: {hint}")
-    cases = [
-        (d, real, fake),
-        (lambda x: np.full(np.shape(x), 0.5), real[:10], fake[:30]),  # D = 1/2 everywhere: V = -log 4
-        (lambda x: 1.0 / (1.0 + np.exp(2.0 * np.asarray(x))), rng.normal(0, 2, 50), rng.normal(3, 1, 70)),
-    ]
-    count = _run_cases(fn, reference, cases, name=name, rtol=1e-6, atol=1e-9, check_dtype=False)
+    count = _run_expected(fn, pairs, book.params, name=name, rtol=1e-6, atol=1e-9, check_dtype=False)
     _passed(name, count)
 
 
 # --------------------------------------------------------------------------- the non-saturating generator loss
-
-
-def _generator_loss_ns_reference(fake_logits: Any) -> float:
-    import tensorflow as tf  # imported here so that importing the checks stays fast
-
-    logits = tf.constant(np.asarray(fake_logits, dtype=np.float32))
-    return float(tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.ones_like(logits), logits=logits)))
 
 
 def _softplus(x: np.ndarray) -> np.ndarray:
@@ -153,10 +139,9 @@ def check_generator_loss_ns(fn: Any) -> None:
     """Lesson 04: ``fn(fake_logits)`` is the non-saturating loss mean(−log sigmoid(logits)), as one number."""
     name = "generator_loss_ns"
     _require_function(fn, name)
-    reference = _generator_loss_ns_reference
-    logits = np.array([-2.0, -0.5, 0.0, 1.0, 3.0], np.float32)
-    expected = reference(logits)
-    got = _to_numpy(_call(fn, (logits,), name, reference))
+    book = stored("lesson04", name)
+    (logits,), expected = book.cases[0].args, book.cases[0].expected
+    got = _to_numpy(_call(fn, (logits,), name, book.params))
     if isinstance(got, np.ndarray) and got.ndim > 0 and got.size > 1:
         raise CheckFailed(f"`{name}` returned {_show(got)}, one value per sample; return their mean, one number "
                           "(e.g. with tf.reduce_mean).")
@@ -176,8 +161,8 @@ def check_generator_loss_ns(fn: Any) -> None:
     for wrong, hint in hints:
         if _close(got, wrong, rtol=1e-5):
             raise CheckFailed(f"`{name}` gives {_show(got)}; expected {expected!r}. Hint: {hint}")
-    extreme = np.array([-120.0, -30.0, 0.0, 40.0], np.float32)
-    got = _to_numpy(_call(fn, (extreme,), name, reference))
+    (extreme,) = book.cases[1].args
+    got = _to_numpy(_call(fn, (extreme,), name, book.params))
     with np.errstate(all="ignore"):
         not_finite = got is not None and not np.all(np.isfinite(np.asarray(got, dtype=np.float64)))
     if not_finite:
@@ -186,12 +171,5 @@ def check_generator_loss_ns(fn: Any) -> None:
             "log(0) is −inf. Compute −log sigmoid(l) stably as softplus(−l), or with "
             "tf.nn.sigmoid_cross_entropy_with_logits."
         )
-    rng = np.random.default_rng(6)
-    cases = [
-        (logits,),
-        (extreme,),
-        (rng.normal(0, 3, 64).astype(np.float32),),
-        (rng.normal(0, 1, (16, 1)).astype(np.float32),),  # a (batch, 1) column, as a Keras model returns
-    ]
-    count = _run_cases(fn, reference, cases, name=name, rtol=1e-5, atol=1e-5, check_dtype=False)
+    count = _run_stored(fn, "lesson04", name, name=name, rtol=1e-5, atol=1e-5, check_dtype=False)
     _passed(name, 2 + count)

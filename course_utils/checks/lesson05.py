@@ -1,4 +1,8 @@
-"""Checks for lesson 05's exercises (DCGAN architecture, and debugging a broken GAN)."""
+"""Checks for lesson 05's exercises (DCGAN architecture, and debugging a broken GAN).
+
+Both compare with stored results (checks/data/lesson05.json): discriminator_loss computed with Keras'
+BinaryCrossentropy, generator_output_side with Keras' Conv2DTranspose layers.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from course_utils.checks.core import _NOT_WRITTEN, CheckFailed, _call, _passed, _show, _to_numpy
+from course_utils.checks.stored import stored
 
 __all__ = ["check_discriminator_loss", "check_generator_output_side"]
 
@@ -71,21 +76,13 @@ def check_discriminator_loss(fn: Any) -> None:
     """Lesson 05: ``fn(real_logits, fake_logits)`` equals ``gan.discriminator_loss`` (BCE from logits, 1 vs 0)."""
     import tensorflow as tf  # imported here so that importing the checks stays fast
 
-    from course_utils import gan
-
     name = "my_discriminator_loss"
     _require_function(fn, name)
-    rng = np.random.default_rng(5)
-    cases = [
-        (np.array([[2.0], [1.0], [3.0]]), np.array([[-1.0], [-2.0], [0.5]])),
-        (rng.normal(0.5, 2.0, (16, 1)), rng.normal(-0.5, 2.0, (16, 1))),
-        (np.array([[0.0], [0.0]]), np.array([[0.0], [0.0]])),
-        (rng.normal(-1.0, 3.0, (7, 1)), rng.normal(1.0, 3.0, (7, 1))),
-    ]
-    for number, (real, fake) in enumerate(cases, start=1):
-        real, fake = real.astype(np.float32), fake.astype(np.float32)
-        got = _to_numpy(_call(fn, (tf.constant(real), tf.constant(fake)), name, gan.discriminator_loss))
-        expected = float(gan.discriminator_loss(real, fake))
+    book = stored("lesson05", "discriminator_loss")
+    cases = book.cases
+    for number, stored_case in enumerate(cases, start=1):
+        (real, fake), expected = stored_case.args, stored_case.expected
+        got = _to_numpy(_call(fn, (tf.constant(real), tf.constant(fake)), name, book.params))
         shown = f"real_logits = {_show(real)}, fake_logits = {_show(fake)}"
         if got is None:
             raise CheckFailed(f"`{name}` returned None. Did you forget a `return` statement?")
@@ -116,31 +113,15 @@ def check_discriminator_loss(fn: Any) -> None:
 # --------------------------------------------------------------------------- the generator's output side
 
 
-def _generator_output_side_reference(side: int, layers: list[tuple[int, int, str]]) -> int:
-    from course_utils import conv
-
-    for kernel, stride, padding in layers:
-        side = conv.transposed_output_size(side, kernel, stride=stride, padding=padding)
-    return side
-
-
 def check_generator_output_side(fn: Any) -> None:
-    """Lesson 05: ``fn(side, layers)`` gives the side after transposed convolutions (kernel, stride, padding)."""
+    """Lesson 05: ``fn(side, layers)`` is the side after transposed convolutions (kernel, stride, padding), as Keras."""
     name = "generator_output_side"
     _require_function(fn, name)
-    same3 = [(5, 1, "same"), (5, 2, "same"), (5, 2, "same")]
-    cases = [
-        (7, same3),
-        (8, same3),
-        (4, [(4, 2, "same"), (4, 2, "same"), (4, 2, "same")]),
-        (3, [(3, 1, "valid"), (4, 2, "valid")]),
-        (5, [(2, 3, "valid"), (5, 2, "same")]),
-        (1, [(7, 1, "valid"), (5, 2, "same"), (5, 2, "same")]),
-    ]
-    reference = _generator_output_side_reference
-    for side, layers in cases:
-        expected = reference(side, layers)
-        got = _to_numpy(_call(fn, (side, list(layers)), name, reference))
+    book = stored("lesson05", name)
+    cases = book.cases
+    for stored_case in cases:
+        (side, layers), expected = stored_case.args, stored_case.expected
+        got = _to_numpy(_call(fn, (side, list(layers)), name, book.params))
         call = f"`{name}({side}, {layers})` returned {_show(got)}"
         if isinstance(got, np.ndarray) and got.ndim == 0:
             got = got.item()

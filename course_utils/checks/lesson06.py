@@ -1,4 +1,8 @@
-"""Checks for lesson 06's exercises (Training a DCGAN)."""
+"""Checks for lesson 06's exercises (Training a DCGAN).
+
+training_steps: stored results (checks/data/lesson06.json, counted by tf.data); fixed_noise: properties
+(same seed same noise, another seed other noise, float32, shape, mean 0 and standard deviation 1).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from course_utils.checks.core import _NOT_WRITTEN, CheckFailed, _call, _passed, _show, _to_numpy
+from course_utils.checks.stored import stored
 
 __all__ = ["check_fixed_noise", "check_training_steps"]
 
@@ -22,18 +27,15 @@ def _require_function(fn: Any, name: str) -> None:
 # --------------------------------------------------------------------------- steps of a training run
 
 
-def _training_steps_reference(n_images: int, batch_size: int, epochs: int) -> int:
-    return epochs * (n_images // batch_size)
-
-
 def check_training_steps(fn: Any) -> None:
     """Lesson 06: ``fn(n_images, batch_size, epochs)`` counts the steps of a run that drops the last partial batch."""
     name = "training_steps"
     _require_function(fn, name)
-    cases = [(20_000, 128, 5), (60_000, 256, 50), (256, 32, 1), (1000, 300, 2), (100, 7, 3), (64, 64, 4)]
-    for n_images, batch_size, epochs in cases:
-        expected = _training_steps_reference(n_images, batch_size, epochs)
-        got = _to_numpy(_call(fn, (n_images, batch_size, epochs), name, _training_steps_reference))
+    book = stored("lesson06", name)
+    cases = book.cases
+    for stored_case in cases:
+        (n_images, batch_size, epochs), expected = stored_case.args, stored_case.expected
+        got = _to_numpy(_call(fn, (n_images, batch_size, epochs), name, book.params))
         call = f"`{name}({n_images}, {batch_size}, {epochs})` returned {_show(got)}"
         if isinstance(got, np.ndarray) and got.ndim == 0:
             got = got.item()
@@ -49,7 +51,7 @@ def check_training_steps(fn: Any) -> None:
                 "the last whole batch are not used: use floor division `//`.",
             ),
             (epochs * per_epoch, "a step trains on one *whole* batch, so the count is a whole number: use `//`."),
-            (n_images // batch_size, "that is one epoch; the run makes `epochs` passes over the images."),
+            (expected // epochs, "that is one epoch; the run makes `epochs` passes over the images."),
             (epochs * n_images, "that counts images, not batches: each step takes batch_size images at once."),
             (
                 (epochs * n_images) // batch_size,
@@ -60,7 +62,7 @@ def check_training_steps(fn: Any) -> None:
         for wrong, hint in hints:
             if got == wrong:
                 raise CheckFailed(f"{call}; expected {expected:,}. Hint: {hint}")
-        raise CheckFailed(f"{call}; expected {expected:,} ({epochs} epochs of {n_images} // {batch_size} batches).")
+        raise CheckFailed(f"{call}; expected {expected:,} ({epochs} epochs of {expected // epochs:,} whole batches).")
     _passed(name, len(cases))
 
 

@@ -1,4 +1,8 @@
-"""Checks for lesson 07's exercises (Evaluating generative models)."""
+"""Checks for lesson 07's exercises (Evaluating generative models).
+
+All three compare with stored results (checks/data/lesson07.json): frechet_distance_1d and fid computed with
+SciPy's matrix square root, kl_to_uniform with SciPy's relative entropy.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from course_utils.checks.core import _NOT_WRITTEN, CheckFailed, _call, _passed, _run_cases, _show, _to_numpy
+from course_utils.checks.core import _NOT_WRITTEN, CheckFailed, _call, _passed, _run_stored, _show, _to_numpy
+from course_utils.checks.stored import stored
 
 __all__ = ["check_fid", "check_frechet_distance_1d", "check_kl_to_uniform"]
 
@@ -41,19 +46,14 @@ def _matches(got: float, candidate: float, rtol: float = 1e-6) -> bool:
 # --------------------------------------------------------------------------- Fréchet distance of 1-D Gaussians
 
 
-def _frechet_1d_reference(mu1: float, sigma1: float, mu2: float, sigma2: float) -> float:
-    return float((mu1 - mu2) ** 2 + sigma1**2 + sigma2**2 - 2 * sigma1 * sigma2)
-
-
 def check_frechet_distance_1d(fn: Any) -> None:
     """Lesson 07: ``fn(mu1, sigma1, mu2, sigma2)`` is the Fréchet distance of N(mu1, sigma1^2) and N(mu2, sigma2^2)."""
     name = "frechet_distance_1d"
     _require_function(fn, name)
-    reference = _frechet_1d_reference
-    mu1, s1, mu2, s2 = 1.0, 2.0, 4.0, 0.5  # (1 - 4)^2 + (2 - 0.5)^2 = 9 + 2.25 = 11.25
+    book = stored("lesson07", name)
+    (mu1, s1, mu2, s2), expected = book.cases[0].args, book.cases[0].expected  # 1, 2, 4, 0.5: 11.25
     call = f"`{name}({mu1}, {s1}, {mu2}, {s2})`"
-    got = _one_number(_call(fn, (mu1, s1, mu2, s2), name, reference), call, "the distance")
-    expected = reference(mu1, s1, mu2, s2)
+    got = _one_number(_call(fn, (mu1, s1, mu2, s2), name, book.params), call, "the distance")
     hints = [
         (abs(mu1 - mu2) + (s1 - s2) ** 2, "the mean term is the *squared* difference (mu1 - mu2)^2, not |mu1 - mu2|."),
         ((mu1 - mu2) ** 2, "that is only the mean term: two Gaussians with equal means but different widths are "
@@ -71,38 +71,22 @@ def check_frechet_distance_1d(fn: Any) -> None:
         raise CheckFailed(
             f"{call} returned {got!r}; the Fréchet distance is {expected!r}." + (f" Hint: {hint}" if hint else "")
         )
-    cases = [(0.0, 1.0, 0.0, 1.0), (3.0, 1.0, 3.0, 2.0), (-1.5, 0.3, 2.5, 0.3), (0.2, 4.0, -0.7, 0.1), (5, 2, 5, 2)]
-    count = 1 + _run_cases(fn, reference, cases, name=name, rtol=1e-6, atol=1e-9, check_dtype=False)
+    count = _run_stored(fn, "lesson07", name, name=name, rtol=1e-6, atol=1e-9, check_dtype=False)
     _passed(name, count)
 
 
 # --------------------------------------------------------------------------- FID from two feature arrays
 
 
-def _fid_reference(features1: np.ndarray, features2: np.ndarray) -> float:
-    from course_utils.evaluation import fid_from_features
-
-    return fid_from_features(features1, features2)
-
-
-def _fid_cases() -> list[tuple[np.ndarray, np.ndarray]]:
-    rng = np.random.default_rng(7)
-    mixing = rng.normal(size=(4, 4))
-    a = rng.normal(size=(200, 4)) @ mixing
-    b = rng.normal(size=(150, 4)) @ (mixing * 1.5) + np.array([1.0, -2.0, 0.5, 0.0])
-    c = rng.normal(size=(120, 4))
-    return [(a, b), (a, a.copy()), (c, c + 3.0), (b, c), (rng.normal(size=(60, 2)), rng.normal(size=(80, 2)) * 2)]
-
-
 def check_fid(fn: Any) -> None:
     """Lesson 07: ``fn(features1, features2)`` fits a Gaussian to each (N, d) array and returns their FID."""
     name = "fid"
     _require_function(fn, name)
-    cases = _fid_cases()
-    f1, f2 = cases[0]
+    book = stored("lesson07", name)
+    (f1, f2), expected = book.cases[0].args, book.cases[0].expected
     call = f"`{name}(features1, features2)` on arrays of shapes {f1.shape} and {f2.shape}"
     try:
-        got = _call(fn, (f1, f2), name, _fid_reference)
+        got = _call(fn, (f1, f2), name, book.params)
     except CheckFailed as failure:
         if "matmul" in str(failure) or "shape" in str(failure):
             raise CheckFailed(
@@ -112,7 +96,6 @@ def check_fid(fn: Any) -> None:
             ) from None
         raise
     got = _one_number(got, call, "the FID")
-    expected = _fid_reference(f1, f2)
     if not _matches(got, expected):
         mu1, mu2 = f1.mean(0), f2.mean(0)
         s1, s2 = np.cov(f1, rowvar=False), np.cov(f2, rowvar=False)
@@ -140,11 +123,11 @@ def check_fid(fn: Any) -> None:
         raise CheckFailed(
             f"{call} returned {got!r}; the FID is {expected!r}." + (f" Hint: {hint}" if hint else "")
         )
-    a, _ = cases[1]
-    same = _one_number(_call(fn, (a, a.copy()), name, _fid_reference), f"`{name}(x, x)`", "the FID")
+    a, _ = book.cases[1].args
+    same = _one_number(_call(fn, (a, a.copy()), name, book.params), f"`{name}(x, x)`", "the FID")
     if abs(same) > 1e-6:
         raise CheckFailed(f"`{name}(x, x)` returned {same!r}: the FID of a set with itself must be 0.")
-    count = 2 + _run_cases(fn, _fid_reference, cases, name=name, rtol=1e-5, atol=1e-6, check_dtype=False)
+    count = 2 + _run_stored(fn, "lesson07", name, name=name, rtol=1e-5, atol=1e-6, check_dtype=False)
     _passed(name, count)
 
 
@@ -157,28 +140,20 @@ def _matrix_root_trace(s1: np.ndarray, s2: np.ndarray) -> float:
 # --------------------------------------------------------------------------- KL of a class histogram to uniform
 
 
-def _kl_to_uniform_reference(counts: np.ndarray) -> float:
-    p = np.asarray(counts, dtype=np.float64)
-    p = p / p.sum()
-    nonzero = p > 0
-    return float(np.sum(p[nonzero] * np.log(p[nonzero] * len(p))))
-
-
 def check_kl_to_uniform(fn: Any) -> None:
     """Lesson 07: ``fn(counts)`` is KL(p || uniform) in nats for a class histogram ``counts``, with 0 log 0 = 0."""
     name = "kl_to_uniform"
     _require_function(fn, name)
-    reference = _kl_to_uniform_reference
-    counts = np.array([30, 10, 0, 0, 20, 0, 15, 25, 0, 0])  # 5 empty classes: 0 log 0 must count as 0
+    book = stored("lesson07", name)
+    (counts,), expected = book.cases[0].args, book.cases[0].expected  # 5 empty classes: 0 log 0 must count as 0
     call = "`kl_to_uniform(counts)` for counts " + np.array2string(counts, separator=", ")
-    got = _call(fn, (counts,), name, reference)
+    got = _call(fn, (counts,), name, book.params)
     got_value = _to_numpy(got)
     if isinstance(got_value, np.ndarray) and got_value.size > 1:
         raise CheckFailed(
             f"{call} returned an array {_show(got_value)}; KL is one number: sum the terms p_k log(p_k K)."
         )
     got = _one_number(got, call, "the KL divergence in nats")
-    expected = reference(counts)
     if math.isnan(got):
         raise CheckFailed(
             f"{call} returned nan. Empty classes give 0 * log(0) = 0 * (-inf) = nan in NumPy; by convention "
@@ -205,14 +180,5 @@ def check_kl_to_uniform(fn: Any) -> None:
     if not _matches(got, expected):
         hint = next((text for value, text in hints if _matches(got, value)), None)
         raise CheckFailed(f"{call} returned {got!r}; expected {expected!r}." + (f" Hint: {hint}" if hint else ""))
-    rng = np.random.default_rng(1)
-    cases = [
-        (counts,),
-        (np.full(10, 7),),  # balanced: 0
-        (np.array([0, 0, 0, 50, 0, 0, 0, 0, 0, 0]),),  # one class: ln 10
-        (rng.integers(0, 100, size=10),),
-        (np.array([3, 1]),),
-        (np.array([1, 0, 0, 0, 1]),),
-    ]
-    count = 1 + _run_cases(fn, reference, cases, name=name, rtol=1e-6, atol=1e-9, check_dtype=False)
+    count = 1 + _run_stored(fn, "lesson07", name, name=name, rtol=1e-6, atol=1e-9, check_dtype=False)
     _passed(name, count)

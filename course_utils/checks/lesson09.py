@@ -1,4 +1,9 @@
-"""Checks for lesson 09's exercises (Image restoration basics)."""
+"""Checks for lesson 09's exercises (Image restoration basics).
+
+psnr_from_mse and masked_l1: stored results (checks/data/lesson09.json, computed with NumPy in float64;
+masked_l1 tested against ``metrics.masked_l1``); compose: properties (the image where mask == 1, the fill where
+mask == 0).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from course_utils.checks.core import _NOT_WRITTEN, CheckFailed, _call, _passed, _run_cases, _show, _to_numpy
+from course_utils.checks.core import _NOT_WRITTEN, CheckFailed, _call, _passed, _run_stored, _show, _to_numpy
+from course_utils.checks.stored import stored
 
 __all__ = ["check_compose", "check_masked_l1", "check_psnr_from_mse"]
 
@@ -31,16 +37,13 @@ def _close(got: Any, expected: Any, rtol: float = 1e-5) -> bool:
 # --------------------------------------------------------------------------- PSNR from MSE
 
 
-def _psnr_from_mse_reference(mse: Any, data_range: float = 1.0) -> Any:
-    return 10.0 * np.log10(data_range**2 / np.asarray(mse, dtype=np.float64))
-
-
 def check_psnr_from_mse(fn: Any) -> None:
     """Lesson 09: ``fn(mse, data_range=1.0)`` is 10 log10(data_range**2 / mse) in dB, for numbers and arrays."""
     name = "psnr_from_mse"
     _require_function(fn, name)
-    probe = (0.01, 255.0)  # a 8-bit-like case shows most mistakes at once
-    got = _call(fn, probe, name, _psnr_from_mse_reference)
+    book = stored("lesson09", name)
+    probe, expected = book.cases[0].args, book.cases[0].expected  # (0.01, 255.0): 8-bit-like, shows most mistakes
+    got = _call(fn, probe, name, book.params)
     mse, data_range = probe
     wrong = {
         "20 log10(range / MSE)": (20 * np.log10(data_range / mse), "20 log10 goes with the root of the MSE "
@@ -54,51 +57,26 @@ def check_psnr_from_mse(fn: Any) -> None:
         "10 log10(MSE / range**2)": (10 * np.log10(mse / data_range**2), "the fraction is upside down: a "
                                       "smaller error must give a larger PSNR."),
     }
-    expected = _psnr_from_mse_reference(mse, data_range)
     if not _close(got, expected):
         for _, (value, hint) in wrong.items():
             if _close(got, value):
                 raise CheckFailed(
                     f"`{name}(0.01, 255.0)` returned {_show(got)}; expected {expected:.4f} dB. Hint: {hint}"
                 )
-    cases = [
-        (0.01, 255.0),
-        (0.01,),
-        (0.001, 1.0),
-        (np.array([0.1, 0.01, 0.0025]),),
-        (np.array([4.0, 100.0]), 255.0),
-    ]
-    count = _run_cases(fn, _psnr_from_mse_reference, cases, name=name, rtol=1e-5, atol=1e-6, check_dtype=False)
+    count = _run_stored(fn, "lesson09", name, name=name, rtol=1e-5, atol=1e-6, check_dtype=False)
     _passed(name, count)
 
 
 # --------------------------------------------------------------------------- masked L1 over the hole
 
 
-def _masked_l1_reference(restored: np.ndarray, target: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    hole = np.broadcast_to(mask == 0, target.shape)
-    error = np.where(hole, np.abs(restored - target), 0.0).sum(axis=(1, 2, 3))
-    return error / hole.sum(axis=(1, 2, 3))
-
-
-def _masked_l1_case(seed: int, n: int, size: int, channels: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    target = rng.random((n, size, size, channels)).astype(np.float32)
-    restored = rng.random((n, size, size, channels)).astype(np.float32)
-    mask = np.ones((n, size, size, 1), np.float32)
-    for i in range(n):
-        top, left = rng.integers(0, size // 2, size=2)
-        mask[i, top : top + size // 2 + i, left : left + size // 3] = 0
-    return restored, target, mask
-
-
 def check_masked_l1(fn: Any) -> None:
     """Lesson 09: ``fn(restored, target, mask)`` is the mean |restored - target| over hole pixels, per image."""
     name = "masked_l1"
     _require_function(fn, name)
-    restored, target, mask = _masked_l1_case(0, 3, 12, 3)
-    expected = _masked_l1_reference(restored, target, mask)
-    got = _call(fn, (restored, target, mask), name, _masked_l1_reference)
+    book = stored("lesson09", name)
+    (restored, target, mask), expected = book.cases[0].args, book.cases[0].expected
+    got = _call(fn, (restored, target, mask), name, book.params)
     call = f"`{name}` on 3 images of 12x12x3 returned {_show(got)}"
     error = np.abs(restored - target).astype(np.float64)
     known = np.broadcast_to(mask == 1, target.shape)
@@ -122,49 +100,64 @@ def check_masked_l1(fn: Any) -> None:
         for value, hint in hints:
             if _close(got, value):
                 raise CheckFailed(f"{call}; expected {_show(expected)}. Hint: {hint}")
-    cases = [
-        (restored, target, mask),
-        _masked_l1_case(1, 2, 16, 3),
-        _masked_l1_case(2, 4, 10, 1),
-    ]
-    count = _run_cases(fn, _masked_l1_reference, cases, name=name, rtol=1e-5, atol=1e-6, check_dtype=False)
+    count = _run_stored(fn, "lesson09", name, name=name, rtol=1e-5, atol=1e-6, check_dtype=False)
     _passed(name, count)
 
 
 # --------------------------------------------------------------------------- compose the output
 
 
-def _compose_reference(image: np.ndarray, mask: np.ndarray, fill: np.ndarray) -> np.ndarray:
-    return mask * image + (1 - mask) * fill
-
-
 def check_compose(fn: Any) -> None:
-    """Lesson 09: ``fn(image, mask, fill)`` keeps ``image`` where mask == 1 and takes ``fill`` in the hole."""
+    """Lesson 09: ``fn(image, mask, fill)`` keeps ``image`` where mask == 1 and takes ``fill`` in the hole.
+
+    Judged by those two properties, value by value, with no reference composite.
+    """
     name = "compose"
     _require_function(fn, name)
+    params = ("image", "mask", "fill")
     rng = np.random.default_rng(0)
     image = rng.random((2, 8, 8, 3)).astype(np.float32)
     fill = rng.random((2, 8, 8, 3)).astype(np.float32)
     mask = np.ones((2, 8, 8, 1), np.float32)
     mask[:, 2:6, 3:7] = 0
-    expected = _compose_reference(image, mask, fill)
-    got = _call(fn, (image, mask, fill), name, _compose_reference)
+    got = _call(fn, (image, mask, fill), name, params)
     call = f"`{name}(image, mask, fill)` on 2 images of 8x8x3 returned {_show(got)}"
     hints = [
-        (_compose_reference(fill, mask, image), "the roles are swapped: where mask == 1 (known) keep `image`, "
-         "where mask == 0 (hole) take `fill`: mask * image + (1 - mask) * fill."),
+        (mask * fill + (1 - mask) * image, "the roles are swapped: where mask == 1 (known) keep `image`, "
+         "where mask == 0 (hole) take `fill`."),
         (fill, "that is the fill everywhere: the known pixels must stay exactly the photo's."),
         (image, "that is the damaged input unchanged: paste the fill into the hole."),
         (mask * image, "that zeroes the hole; add (1 - mask) * fill to fill it."),
     ]
-    if not _close(got, expected):
+    if _composed(got, image, mask, fill) is not None:
         for value, hint in hints:
             if _close(got, value):
                 raise CheckFailed(f"{call}; the result is wrong. Hint: {hint}")
-    cases = [
-        (image, mask, fill),
-        (image[0], mask[0], fill[0]),
-        (image, mask, np.full_like(image, 0.5)),
-    ]
-    count = _run_cases(fn, _compose_reference, cases, name=name, rtol=1e-6, atol=1e-6, check_dtype=False)
-    _passed(name, count)
+    cases = [(image, mask, fill), (image[0], mask[0], fill[0]), (image, mask, np.full_like(image, 0.5))]
+    for number, case in enumerate(cases, start=1):
+        problem = _composed(_call(fn, case, name, params), *case)
+        if problem:
+            raise CheckFailed(
+                f"`{name}` gives a wrong result for case {number} of {len(cases)} (images shaped {case[0].shape}): "
+                f"{problem}"
+            )
+    _passed(name, len(cases))
+
+
+def _composed(got: Any, image: np.ndarray, mask: np.ndarray, fill: np.ndarray) -> str | None:
+    """What breaks the two properties of a composite: ``image`` where mask == 1, ``fill`` where mask == 0."""
+    value = _to_numpy(got)
+    try:
+        value = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        return f"it returned {_show(got)}; it should return an array shaped like the image, {image.shape}."
+    if value.shape != image.shape:
+        return f"it returned shape {value.shape}; expected the image's shape {image.shape}."
+    known = np.broadcast_to(mask == 1, image.shape)
+    wrong_known = ~np.isclose(value[known], image[known], rtol=1e-6, atol=1e-6)
+    wrong_hole = ~np.isclose(value[~known], fill[~known], rtol=1e-6, atol=1e-6)
+    if wrong_known.any():
+        return f"{int(wrong_known.sum())} known values (mask == 1) are not the image's; keep them as they are."
+    if wrong_hole.any():
+        return f"{int(wrong_hole.sum())} hole values (mask == 0) are not the fill's; take them from `fill`."
+    return None

@@ -1,4 +1,8 @@
-"""Checks for lesson 11's exercises (Adversarial inpainting)."""
+"""Checks for lesson 11's exercises (Adversarial inpainting).
+
+Both compare with stored results (checks/data/lesson11.json): receptive_field found by TensorFlow's gradients
+through a stack of convolutions, best_fill computed with NumPy's mean and median.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from course_utils.checks.core import _NOT_WRITTEN, CheckFailed, _call, _passed, _show, _to_numpy
+from course_utils.checks.stored import stored
 
 __all__ = ["check_best_fill", "check_receptive_field"]
 
@@ -21,15 +26,7 @@ def _require_function(fn: Any, name: str) -> None:
 # --------------------------------------------------------------------------- the receptive field
 
 
-def _receptive_field_reference(layers: list[tuple[int, int]]) -> int:
-    field, jump = 1, 1
-    for kernel, stride in layers:
-        field += (kernel - 1) * jump
-        jump *= stride
-    return field
-
-
-def _receptive_field_mistakes(layers: list[tuple[int, int]]) -> dict[str, int]:
+def _receptive_field_mistakes(layers: list[tuple[int, int]], expected: int) -> dict[str, int]:
     """What the usual wrong answers give for ``layers``, each with its hint."""
     strides_first, jump = 1, 1
     for kernel, stride in layers:
@@ -45,9 +42,7 @@ def _receptive_field_mistakes(layers: list[tuple[int, int]]) -> dict[str, int]:
         "you multiplied the jump by a layer's stride before adding that layer's (kernel - 1) x jump. A layer's "
         "own stride only spaces out ITS outputs; it affects the layers after it.": strides_first,
         "receptive fields do not multiply: each layer adds (kernel - 1) x jump pixels to the field.": product,
-        "start from a field of 1 pixel (one output of 'no layer' sees one input pixel), not 0.": (
-            _receptive_field_reference(layers) - 1
-        ),
+        "start from a field of 1 pixel (one output of 'no layer' sees one input pixel), not 0.": expected - 1,
     }
 
 
@@ -55,18 +50,11 @@ def check_receptive_field(fn: Any) -> None:
     """Lesson 11: ``fn(layers)`` is the receptive field of convolutions given as (kernel, stride) pairs."""
     name = "receptive_field"
     _require_function(fn, name)
-    cases = [
-        [(3, 1)],
-        [(3, 1), (3, 1), (3, 1)],
-        [(4, 2), (3, 1)],
-        [(4, 2), (4, 2), (3, 1)],
-        [(4, 2), (4, 2), (4, 2), (4, 1), (4, 1)],
-        [(5, 2), (3, 3), (2, 1)],
-        [(1, 1)],
-    ]
-    for number, layers in enumerate(cases, start=1):
-        expected = _receptive_field_reference(layers)
-        got = _to_numpy(_call(fn, (list(layers),), name, _receptive_field_reference))
+    book = stored("lesson11", name)
+    cases = book.cases
+    for number, stored_case in enumerate(cases, start=1):
+        (layers,), expected = stored_case.args, stored_case.expected
+        got = _to_numpy(_call(fn, (list(layers),), name, book.params))
         if isinstance(got, np.ndarray) and got.size == 1:
             got = got.reshape(()).item()
         call = f"`{name}({layers})`"
@@ -75,7 +63,11 @@ def check_receptive_field(fn: Any) -> None:
         if float(got) == expected:
             continue
         hint = next(
-            (text for text, wrong in _receptive_field_mistakes(layers).items() if wrong == float(got) != expected),
+            (
+                text
+                for text, wrong in _receptive_field_mistakes(layers, expected).items()
+                if wrong == float(got) != expected
+            ),
             "start with r = 1 and j = 1; for each layer in order: r += (kernel - 1) * j, then j *= stride.",
         )
         raise CheckFailed(f"{call} returned {got!r}; expected {expected} (case {number} of {len(cases)}). Hint: {hint}")
@@ -85,31 +77,15 @@ def check_receptive_field(fn: Any) -> None:
 # --------------------------------------------------------------------------- the best fill under L2 and L1
 
 
-def _best_fill_reference(completions: np.ndarray, loss: str) -> np.ndarray:
-    completions = np.asarray(completions, np.float64)
-    return np.mean(completions, axis=0) if loss == "l2" else np.median(completions, axis=0)
-
-
 def check_best_fill(fn: Any) -> None:
     """Lesson 11: ``fn(completions, loss)`` is the per-pixel mean ("l2") or median ("l1") of the completions."""
     name = "best_fill"
     _require_function(fn, name)
-    rng = np.random.default_rng(11)
-    stripes = np.zeros((2, 4, 4, 1))
-    stripes[0, :, ::2] = 1.0
-    stripes[1, :, 1::2] = 1.0  # two equally likely fillings: stripes in opposite phase
-    cases = [
-        (np.array([[0.0], [1.0]]), "l2"),
-        (np.array([[0.0], [0.1], [1.0]]), "l2"),
-        (stripes, "l2"),
-        (np.array([[0.0], [0.1], [1.0]]), "l1"),
-        (rng.random((5, 3, 3, 3)), "l2"),
-        (rng.random((5, 3, 3, 3)), "l1"),
-        (stripes[:1], "l2"),
-    ]
-    for number, (completions, loss) in enumerate(cases, start=1):
-        expected = _best_fill_reference(completions, loss)
-        got = _to_numpy(_call(fn, (completions.copy(), loss), name, _best_fill_reference))
+    book = stored("lesson11", name)
+    cases = book.cases
+    for number, stored_case in enumerate(cases, start=1):
+        (completions, loss), expected = stored_case.args, stored_case.expected
+        got = _to_numpy(_call(fn, (completions.copy(), loss), name, book.params))
         call = f"`{name}(completions of shape {completions.shape}, {loss!r})`"
         try:
             got = np.asarray(got, dtype=np.float64)
@@ -123,7 +99,7 @@ def check_best_fill(fn: Any) -> None:
             raise CheckFailed(f"{call} returned shape {got.shape}; expected {expected.shape}. Hint: {hint}")
         if np.allclose(got, expected, rtol=1e-6, atol=1e-9):
             continue
-        other = _best_fill_reference(completions, "l1" if loss == "l2" else "l2")
+        other = stored_case.extra["other_loss"]  # the best fill under the other loss
         if np.allclose(got, other, rtol=1e-6, atol=1e-9):
             hint = (
                 "you swapped the two: the squared error (L2) is smallest at the MEAN of the completions, the "
@@ -138,7 +114,10 @@ def check_best_fill(fn: Any) -> None:
                 "others; the prediction that minimises the expected error is a compromise between them."
             )
         else:
-            hint = "for 'l2' return np.mean(completions, axis=0); for 'l1' np.median(completions, axis=0)."
+            hint = (
+                "one value per pixel: under 'l2' the per-pixel mean of the completions, under 'l1' their "
+                "per-pixel median (over the first axis)."
+            )
         raise CheckFailed(
             f"{call} gives a wrong result (case {number} of {len(cases)}).\n"
             f"  expected: {_show(expected)}\n  got:      {_show(got)}\nHint: {hint}"

@@ -1,4 +1,8 @@
-"""Checks for lesson 12's exercises (Generation meets restoration)."""
+"""Checks for lesson 12's exercises (Generation meets restoration).
+
+masked_reconstruction_loss: stored results (checks/data/lesson12.json, computed with NumPy over the known
+entries); latent_blend: properties (the known pixels are the image's, the hole's are G(z)'s).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from course_utils.checks.core import _NOT_WRITTEN, CheckFailed, _call, _passed, _show, _to_numpy
+from course_utils.checks.stored import stored
 
 __all__ = ["check_latent_blend", "check_masked_reconstruction_loss"]
 
@@ -32,39 +37,15 @@ def _as_array(got: Any, call: str, shape: tuple[int, ...]) -> np.ndarray:
 # --------------------------------------------------------------------------- the masked reconstruction loss
 
 
-def _masked_loss_reference(generated: np.ndarray, images: np.ndarray, masks: np.ndarray) -> np.ndarray:
-    known = np.broadcast_to(masks, images.shape)
-    squared = known * (generated - images) ** 2
-    return squared.sum(axis=(1, 2, 3)) / np.maximum(known.sum(axis=(1, 2, 3)), 1.0)
-
-
-def _loss_cases() -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    rng = np.random.default_rng(12)
-    cases = []
-    for n, side, channels, hole in ((3, 6, 1, "top"), (2, 5, 3, "random"), (4, 8, 1, "centre")):
-        images = rng.uniform(-1, 1, (n, side, side, channels))
-        generated = rng.uniform(-1, 1, (n, side, side, channels))
-        masks = np.ones((n, side, side, 1))
-        if hole == "top":
-            masks[:, : side // 2] = 0
-        elif hole == "centre":
-            masks[:, 2:-2, 2:-2] = 0
-            masks[1] = 1  # one image with nothing missing
-        else:
-            masks = (rng.random((n, side, side, 1)) < 0.6).astype(np.float64)
-            masks[:, 0, 0] = 1
-        cases.append((generated, images, masks))
-    return cases
-
-
 def check_masked_reconstruction_loss(fn: Any) -> None:
     """Lesson 12: ``fn(generated, images, masks)`` is, per image, the mean squared error over the known pixels."""
     name = "masked_reconstruction_loss"
     _require_function(fn, name)
-    cases = _loss_cases()
-    for number, (generated, images, masks) in enumerate(cases, start=1):
-        expected = _masked_loss_reference(generated, images, masks)
-        got = _call(fn, (generated, images, masks), name, _masked_loss_reference)
+    book = stored("lesson12", name)
+    cases = book.cases
+    for number, stored_case in enumerate(cases, start=1):
+        (generated, images, masks), expected = stored_case.args, stored_case.expected
+        got = _call(fn, (generated, images, masks), name, book.params)
         call = f"`{name}(generated, images, masks)` for {len(images)} images shaped {images.shape[1:]}"
         value = _as_array(got, call, expected.shape)
         if np.allclose(value, expected, rtol=1e-5, atol=1e-8):
@@ -106,12 +87,11 @@ def check_masked_reconstruction_loss(fn: Any) -> None:
 # --------------------------------------------------------------------------- the blend
 
 
-def _blend_reference(images: np.ndarray, masks: np.ndarray, generated: np.ndarray) -> np.ndarray:
-    return masks * images + (1.0 - masks) * generated
-
-
 def check_latent_blend(fn: Any) -> None:
-    """Lesson 12: ``fn(images, masks, generated)`` keeps the known pixels and takes G(z) in the hole."""
+    """Lesson 12: ``fn(images, masks, generated)`` keeps the known pixels and takes G(z) in the hole.
+
+    Judged by those two properties, pixel by pixel, with no reference blend.
+    """
     name = "latent_blend"
     _require_function(fn, name)
     rng = np.random.default_rng(21)
@@ -124,15 +104,16 @@ def check_latent_blend(fn: Any) -> None:
         masks[:, -1, -1] = 0
         cases.append((images, masks, generated))
     for number, (images, masks, generated) in enumerate(cases, start=1):
-        expected = _blend_reference(images, masks, generated)
-        got = _call(fn, (images, masks, generated), name, _blend_reference)
+        got = _call(fn, (images, masks, generated), name, ("images", "masks", "generated"))
         call = f"`{name}(images, masks, generated)` for images shaped {images.shape}"
-        value = _as_array(got, call, expected.shape)
-        if np.allclose(value, expected, rtol=1e-6, atol=1e-9):
-            continue
+        value = _as_array(got, call, images.shape)
+        known = np.broadcast_to(masks, images.shape) == 1
+        kept = np.allclose(value[known], images[known], rtol=1e-6, atol=1e-9)
+        if kept and np.allclose(value[~known], generated[~known], rtol=1e-6, atol=1e-9):
+            continue  # the two properties that define the blend: known pixels kept, the hole from G(z)
         candidates = {
-            "known and hole are swapped: the mask is 1 on KNOWN pixels, so masks * images keeps them and "
-            "(1 - masks) * generated fills the hole.": masks * generated + (1 - masks) * images,
+            "known and hole are swapped: the mask is 1 on KNOWN pixels, which keep the image's values; G(z) "
+            "fills only where the mask is 0.": masks * generated + (1 - masks) * images,
             "you returned G(z) everywhere. Its known pixels are only close to the image's; the blend keeps the "
             "real ones and uses G(z) only in the hole.": generated,
             "you returned the damaged image (the hole is not filled): add (1 - masks) * generated.": masks * images,
@@ -140,10 +121,8 @@ def check_latent_blend(fn: Any) -> None:
         }
         hint = next(
             (text for text, wrong in candidates.items() if np.allclose(value, wrong, rtol=1e-6, atol=1e-9)),
-            "the blend is masks * images + (1 - masks) * generated.",
+            "the blend takes each pixel from the images where masks is 1 and from G(z) where masks is 0.",
         )
-        known = np.broadcast_to(masks, images.shape) == 1
-        kept = np.allclose(value[known], images[known])
         raise CheckFailed(
             f"{call} is wrong (case {number} of {len(cases)}); its known pixels "
             f"{'are' if kept else 'are NOT'} the image's. Hint: {hint}"

@@ -1,4 +1,8 @@
-"""Checks for lesson 15's exercises (Deploying to the edge)."""
+"""Checks for lesson 15's exercises (Deploying to the edge).
+
+Both compare with stored results (checks/data/lesson15.json): the int8 codes and their real values of
+TensorFlow Lite's affine int8 scheme, and the model sizes, computed with NumPy.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from course_utils.checks.core import _NOT_WRITTEN, CheckFailed, _call, _passed, _show, _to_numpy
+from course_utils.checks.stored import stored
 
 __all__ = ["check_affine_quantisation", "check_compression"]
 
@@ -20,14 +25,6 @@ def _require_function(fn: Any, name: str) -> None:
 
 
 # --------------------------------------------------------------------------- affine int8 quantisation
-
-
-def _quantise_reference(x: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
-    return np.clip(np.round(x / scale) + zero_point, -128, 127).astype(np.int8)
-
-
-def _dequantise_reference(q: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
-    return (scale * (q.astype(np.float32) - zero_point)).astype(np.float32)
 
 
 def _quantise_hint(x: np.ndarray, scale: float, zero_point: int, got: np.ndarray) -> str:
@@ -53,17 +50,12 @@ def check_affine_quantisation(quantise: Any, dequantise: Any) -> None:
     """Lesson 15: ``quantise(x, scale, zero_point)`` gives clipped int8 codes and ``dequantise`` maps them back."""
     _require_function(quantise, "quantise")
     _require_function(dequantise, "dequantise")
-    rng = np.random.default_rng(13)
-    cases = [
-        (np.array([0.0, 0.1, -0.1, 0.25, 1.0], np.float32), 0.01, 0),
-        (np.array([0.0, 0.5, 1.0], np.float32), 1 / 255, -128),
-        (rng.normal(0, 1, 20).astype(np.float32), 0.02, 3),  # many values beyond the range: clipping matters
-        (rng.uniform(-1, 1, (3, 4)).astype(np.float32), 2 / 255, 0),
-    ]
-    for number, (x, scale, zero_point) in enumerate(cases, start=1):
+    book = stored("lesson15", "affine_quantisation")
+    cases = book.cases
+    for number, stored_case in enumerate(cases, start=1):
+        (x, scale, zero_point), (expected, want) = stored_case.args, stored_case.expected  # codes, their values
         where = f"(case {number} of {len(cases)}: scale={scale:.6g}, zero_point={zero_point}, x = {_show(x)})"
-        expected = _quantise_reference(x, scale, zero_point)
-        got = _to_numpy(_call(quantise, (x, scale, zero_point), "quantise", _quantise_reference))
+        got = _to_numpy(_call(quantise, (x, scale, zero_point), "quantise", ("x", "scale", "zero_point")))
         if not isinstance(got, np.ndarray) or got.shape != expected.shape:
             raise CheckFailed(f"`quantise` should return an array of shape {expected.shape}; got {_show(got)} {where}.")
         if not np.array_equal(got.astype(np.float64), expected.astype(np.float64)):
@@ -74,8 +66,7 @@ def check_affine_quantisation(quantise: Any, dequantise: Any) -> None:
                 f"`quantise` returns the right numbers as {got.dtype}; return them as int8 (.astype(np.int8)), "
                 f"one byte each, which is the point of quantising {where}."
             )
-        back = _to_numpy(_call(dequantise, (expected, scale, zero_point), "dequantise", _dequantise_reference))
-        want = _dequantise_reference(expected, scale, zero_point)
+        back = _to_numpy(_call(dequantise, (expected, scale, zero_point), "dequantise", ("q", "scale", "zero_point")))
         if not isinstance(back, np.ndarray) or back.shape != want.shape:
             raise CheckFailed(f"`dequantise` should return an array of shape {want.shape}; got {_show(back)} {where}.")
         if not np.allclose(back.astype(np.float64), want, rtol=1e-5, atol=1e-7):
@@ -88,7 +79,7 @@ def check_affine_quantisation(quantise: Any, dequantise: Any) -> None:
             else:
                 hint = "x = scale * (q - zero_point), computed in float32."
             raise CheckFailed(f"`dequantise` gives {_show(back)}; expected {_show(want)} {where}. Hint: {hint}")
-        error = np.abs(_dequantise_reference(expected, scale, zero_point) - x)
+        error = np.abs(want - x)
         inside = (x / scale + zero_point >= -128) & (x / scale + zero_point <= 127)
         assert np.all(error[inside] <= scale / 2 + 1e-6)  # the round trip is off by at most half a step
     _passed("quantise and dequantise", len(cases))
@@ -97,21 +88,15 @@ def check_affine_quantisation(quantise: Any, dequantise: Any) -> None:
 # --------------------------------------------------------------------------- model size and compression
 
 
-def _compression_reference(parameter_counts: Any, bytes_before: float, bytes_after: float) -> tuple:
-    total = float(np.sum(parameter_counts))
-    before, after = total * bytes_before, total * bytes_after
-    return before, after, before / after
-
-
 def check_compression(fn: Any) -> None:
     """Lesson 15: ``fn(parameter_counts, bytes_before, bytes_after)`` is (bytes before, bytes after, ratio)."""
     name = "compression"
     _require_function(fn, name)
-    cases = [([1000], 4, 1), ([800, 51_200, 3], 4, 2), ([1_600_000, 25_632, 401], 4, 1), ([10, 20, 30], 2, 1)]
-    for number, args in enumerate(cases, start=1):
-        counts, bytes_before, bytes_after = args
-        expected = _compression_reference(*args)
-        got = _to_numpy(_call(fn, (list(counts), bytes_before, bytes_after), name, _compression_reference))
+    book = stored("lesson15", name)
+    cases = book.cases
+    for number, stored_case in enumerate(cases, start=1):
+        (counts, bytes_before, bytes_after), expected = stored_case.args, stored_case.expected
+        got = _to_numpy(_call(fn, (list(counts), bytes_before, bytes_after), name, book.params))
         call = f"`{name}({counts}, {bytes_before}, {bytes_after})` (case {number} of {len(cases)})"
         if not isinstance(got, (tuple, list)) or len(got) != 3:
             raise CheckFailed(
