@@ -1,4 +1,4 @@
-"""TensorFlow Lite (LiteRT) conversion, quantisation, a Keras-like interpreter wrapper and timing; lesson 15.
+"""TensorFlow Lite (LiteRT) conversion, quantisation, a Keras-like interpreter wrapper and timing; lesson 16.
 
 * :func:`export_saved_model` writes a Keras model as a TensorFlow SavedModel: a graph of plain TensorFlow
   ops with the weights inside. Custom layers (lesson 10's ``PartialConv2D``) need nothing special: their
@@ -71,7 +71,7 @@ def _quiet() -> Iterator[None]:
 
 
 def export_saved_model(model: Any, path: str | Path) -> Path:
-    """Write a Keras model as a SavedModel folder (its serving signature keeps the input names); lesson 15."""
+    """Write a Keras model as a SavedModel folder (its serving signature keeps the input names); lesson 16."""
     import keras
 
     if not isinstance(model, keras.Model):
@@ -137,7 +137,7 @@ def convert(
     representative_data: Any = None,
     int8_io: bool = False,
 ) -> bytes:
-    """Convert a Keras model (or a SavedModel folder) to TensorFlow Lite bytes, optionally quantised; lesson 15.
+    """Convert a Keras model (or a SavedModel folder) to TensorFlow Lite bytes, optionally quantised; lesson 16.
 
     The Keras model is first exported as a SavedModel (:func:`export_saved_model`), which traces custom layers
     and several inputs into plain TensorFlow ops; ``TFLiteConverter.from_saved_model`` converts that.
@@ -190,7 +190,7 @@ def convert(
 
 
 def save_tflite(data: bytes, path: str | Path) -> Path:
-    """Write TFLite bytes to a file atomically (a relative path goes under runs/edge/); lesson 15."""
+    """Write TFLite bytes to a file atomically (a relative path goes under runs/edge/); lesson 16."""
     from course_utils.paths import runs_dir
 
     if not isinstance(data, (bytes, bytearray)) or not data:
@@ -218,7 +218,7 @@ def save_tflite(data: bytes, path: str | Path) -> Path:
 
 
 class TFLiteModel:
-    """A TFLite model called like the Keras model it came from: ``m(x)`` or ``m([image, mask])``; lesson 15.
+    """A TFLite model called like the Keras model it came from: ``m(x)`` or ``m([image, mask])``; lesson 16.
 
     Inputs are matched by name through the model's serving signature (a list is taken in the order of
     ``input_names``, which follows the Keras model's inputs; a dict is matched by name). int8 inputs are
@@ -262,7 +262,7 @@ class TFLiteModel:
 
     @property
     def size_bytes(self) -> int:
-        """The size of the flatbuffer in bytes; lesson 15."""
+        """The size of the flatbuffer in bytes; lesson 16."""
         return len(self.data)
 
     def _check(self, name: str, value: Any) -> np.ndarray:
@@ -318,7 +318,7 @@ class TFLiteModel:
         return (scale * (array.astype(np.float32) - zero_point)).astype(np.float32)
 
     def __call__(self, inputs: Any, training: bool = False) -> Any:
-        """Run the model on a batch; ``training`` is accepted (and ignored) so Keras-style calls work; lesson 15."""
+        """Run the model on a batch; ``training`` is accepted (and ignored) so Keras-style calls work; lesson 16."""
         arrays = self._inputs(inputs)
         n = len(next(iter(arrays.values())))
         parts: dict[str, list[np.ndarray]] = {name: [] for name in self.output_names}
@@ -340,7 +340,7 @@ class TFLiteModel:
 
 
 def quantised_weights(data: bytes) -> list[dict[str, Any]]:
-    """The int8 constant tensors of a TFLite model: name, values, scales, zero points, axis; lesson 15."""
+    """The int8 constant tensors of a TFLite model: name, values, scales, zero points, axis; lesson 16."""
     import tensorflow as tf
 
     if not isinstance(data, (bytes, bytearray)) or not data:
@@ -378,7 +378,7 @@ def quantised_weights(data: bytes) -> list[dict[str, Any]]:
 
 @dataclass(frozen=True)
 class Latency:
-    """Timings of one function in milliseconds: the median, the 10th and 90th percentiles; lesson 15."""
+    """Timings of one function in milliseconds: the median, the 10th and 90th percentiles; lesson 16."""
 
     median_ms: float
     p10_ms: float
@@ -398,7 +398,7 @@ def _summary(times: list[float]) -> Latency:
 def latencies(
     fns: dict[str, Callable[[Any], Any]], inputs: Any, *, repeats: int = 20, warmup: int = 3
 ) -> dict[str, Latency]:
-    """Time several functions on the same inputs, interleaved call by call so a busy machine slows all alike; lesson 15.
+    """Time several functions on the same inputs, interleaved call by call so a busy machine slows all alike; lesson 16.
 
     Each function is called ``warmup`` times untimed (tracing, memory allocation), then ``repeats`` rounds in
     which every function runs once; returns their :class:`Latency` by name.
@@ -422,14 +422,14 @@ def latencies(
 
 
 def latency(fn: Callable[[Any], Any], inputs: Any, *, repeats: int = 20, warmup: int = 3) -> Latency:
-    """The median (and 10th/90th percentile) time of ``fn(inputs)`` after ``warmup`` untimed calls; lesson 15."""
+    """The median (and 10th/90th percentile) time of ``fn(inputs)`` after ``warmup`` untimed calls; lesson 16."""
     if not callable(fn):
         raise TypeError(f"fn must be a function; got {describe(fn)}.")
     return latencies({"fn": fn}, inputs, repeats=repeats, warmup=warmup)["fn"]
 
 
 def compare(keras_model: Any, tflite_model: Any, inputs: Any) -> dict[str, float]:
-    """How far a converted model's outputs are from the Keras model's: max and mean |difference|; lesson 15.
+    """How far a converted model's outputs are from the Keras model's: max and mean |difference|; lesson 16.
 
     ``range`` is max - min of the Keras outputs, the scale against which a quantisation error should be read.
     """

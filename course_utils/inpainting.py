@@ -9,7 +9,7 @@ masks are float32 in {0, 1}, shaped (N, H, W, 1), with **1 = known pixel** and *
   :func:`composite` keeps the known pixels and pastes the prediction into the hole.
 * :func:`inpainting_loss` is the L1 loss of Liu et al. with separate weights for hole and valid pixels.
 * :class:`Inpainter` trains the U-Net in a :class:`course_utils.training.TrainingRun`, so training resumes
-  after a restart; :func:`load_or_train_inpainter` gives lessons 11, 12 and 15 a trained model.
+  after a restart; :func:`load_or_train_inpainter` gives lessons 11, 12, 15 and 16 a trained model.
 """
 
 from __future__ import annotations
@@ -628,7 +628,7 @@ def training_masks(n: int, size: int, *, seed: int = 0) -> np.ndarray:
 def load_or_train_inpainter(
     profile: Any, *, data: Any = None, name: str = "inpainter_photos", verbose: bool = True
 ) -> keras.Model:
-    """The U-Net lesson 10 trained (from runs/), or a new one trained with the profile's numbers; lessons 11, 12 and 15.
+    """The U-Net lesson 10 trained (from runs/), or a new one trained with the profile's numbers; lessons 11, 12, 15 and 16.
 
     A run that stopped early is continued to the profile's total for the data (``profile.n_train`` caps
     the number of images; a smaller dataset is used whole). A run whose model no longer matches the profile

@@ -172,7 +172,7 @@ def training_precision(profile_or_policy: Any) -> Iterator[str]:
 
 
 def float32_copy(model: Any) -> Any:
-    """A copy of a Keras model whose every layer computes in float32, with the same weights; lessons 07, 12, 15.
+    """A copy of a Keras model whose every layer computes in float32, with the same weights; lessons 07, 12, 16.
 
     A model trained under a mixed policy computes in bfloat16 or float16: fine for training, too coarse for
     a latent-space search or a comparison with a converted model. The weights are float32 already, so the

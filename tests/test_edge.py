@@ -1,4 +1,4 @@
-"""Tests of course_utils.edge (lesson 15): TFLite conversion in every mode against the Keras model, the
+"""Tests of course_utils.edge (lesson 16): TFLite conversion in every mode against the Keras model, the
 inpainter (custom layers, two inputs) and the generator, int8 I/O, saving, timing and the argument errors."""
 
 import keras

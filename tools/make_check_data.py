@@ -483,10 +483,10 @@ def _masked_reconstruction_loss() -> Cases:
     return found
 
 
-# --------------------------------------------------------------------------- lesson 15
+# --------------------------------------------------------------------------- lesson 16
 
 
-@exercise("lesson15", "affine_quantisation", ("x", "scale", "zero_point"))
+@exercise("lesson16", "affine_quantisation", ("x", "scale", "zero_point"))
 def _affine_quantisation() -> Cases:
     rng = np.random.default_rng(13)
     cases = [
@@ -503,7 +503,7 @@ def _affine_quantisation() -> Cases:
     return found
 
 
-@exercise("lesson15", "compression", ("parameter_counts", "bytes_before", "bytes_after"))
+@exercise("lesson16", "compression", ("parameter_counts", "bytes_before", "bytes_after"))
 def _compression() -> Cases:
     cases = [([1000], 4, 1), ([800, 51_200, 3], 4, 2), ([1_600_000, 25_632, 401], 4, 1), ([10, 20, 30], 2, 1)]
     found = []

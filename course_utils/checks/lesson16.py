@@ -1,6 +1,6 @@
-"""Checks for lesson 15's exercises (Deploying to the edge).
+"""Checks for lesson 16's exercises (Deploying to the edge).
 
-Both compare with stored results (checks/data/lesson15.json): the int8 codes and their real values of
+Both compare with stored results (checks/data/lesson16.json): the int8 codes and their real values of
 TensorFlow Lite's affine int8 scheme, and the model sizes, computed with NumPy.
 """
 
@@ -47,10 +47,10 @@ def _quantise_hint(x: np.ndarray, scale: float, zero_point: int, got: np.ndarray
 
 
 def check_affine_quantisation(quantise: Any, dequantise: Any) -> None:
-    """Lesson 15: ``quantise(x, scale, zero_point)`` gives clipped int8 codes and ``dequantise`` maps them back."""
+    """Lesson 16: ``quantise(x, scale, zero_point)`` gives clipped int8 codes and ``dequantise`` maps them back."""
     _require_function(quantise, "quantise")
     _require_function(dequantise, "dequantise")
-    book = stored("lesson15", "affine_quantisation")
+    book = stored("lesson16", "affine_quantisation")
     cases = book.cases
     for number, stored_case in enumerate(cases, start=1):
         (x, scale, zero_point), (expected, want) = stored_case.args, stored_case.expected  # codes, their values
@@ -89,10 +89,10 @@ def check_affine_quantisation(quantise: Any, dequantise: Any) -> None:
 
 
 def check_compression(fn: Any) -> None:
-    """Lesson 15: ``fn(parameter_counts, bytes_before, bytes_after)`` is (bytes before, bytes after, ratio)."""
+    """Lesson 16: ``fn(parameter_counts, bytes_before, bytes_after)`` is (bytes before, bytes after, ratio)."""
     name = "compression"
     _require_function(fn, name)
-    book = stored("lesson15", name)
+    book = stored("lesson16", name)
     cases = book.cases
     for number, stored_case in enumerate(cases, start=1):
         (counts, bytes_before, bytes_after), expected = stored_case.args, stored_case.expected

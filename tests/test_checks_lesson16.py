@@ -1,4 +1,4 @@
-"""The lesson-15 checks reject the stub and the usual mistakes with a targeted hint, and accept the solution."""
+"""The lesson-16 checks reject the stub and the usual mistakes with a targeted hint, and accept the solution."""
 
 import numpy as np
 import pytest
