@@ -48,8 +48,9 @@ def test_repaint_with_the_exact_denoiser_keeps_known_pixels_and_stays_in_range()
 
 
 def test_inpainting_with_no_hole_returns_the_input():
-    out = restoration.repaint(_gaussian_denoiser(0.0, 0.5), SCHEDULE, IMAGES, np.ones_like(IMAGES), steps=5,
-                              progress=False)
+    out = restoration.repaint(
+        _gaussian_denoiser(0.0, 0.5), SCHEDULE, IMAGES, np.ones_like(IMAGES), steps=5, progress=False
+    )
     np.testing.assert_array_equal(out, IMAGES)
 
 

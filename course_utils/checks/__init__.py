@@ -35,6 +35,8 @@ from course_utils.checks.lesson12 import *  # noqa: F403
 from course_utils.checks.lesson12 import __all__ as _lesson12
 from course_utils.checks.lesson13 import *  # noqa: F403
 from course_utils.checks.lesson13 import __all__ as _lesson13
+from course_utils.checks.lesson15 import *  # noqa: F403
+from course_utils.checks.lesson15 import __all__ as _lesson15
 from course_utils.checks.lesson16 import *  # noqa: F403
 from course_utils.checks.lesson16 import __all__ as _lesson16
 
@@ -54,5 +56,6 @@ __all__ = [
     *_lesson11,
     *_lesson12,
     *_lesson13,
+    *_lesson15,
     *_lesson16,
 ]
