@@ -13,6 +13,7 @@ from benchmarks import (
     common,
     cpu_precision,
     dcgan_throughput,
+    diffusion,
     inpainter_throughput,
     suite_time,
     time_to_quality,
@@ -173,3 +174,14 @@ def test_suite_time_runs_pytest_and_saves(tmp_path, monkeypatch):
     assert figures["returncode"] == 0, figures["tail"]
     assert [k for k in figures["per_notebook_seconds"] if k.endswith("test_trivial.py")], figures
     assert _saved("suite_time")["outcome"] == "1 passed"
+
+
+def test_diffusion_runs_and_saves():
+    figures = diffusion.main(["--tiny", "--source", "standin"])
+    saved = _saved("diffusion")
+    for key in ("training_images_per_s", "sampling_images_per_s", "curves", "dcgan_final_fid"):
+        assert key in saved
+    assert set(figures["sampling_images_per_s"]) == {"DDIM", "DDPM", "flow Euler"}
+    assert all(rate > 0 for rates in figures["sampling_images_per_s"].values() for rate in rates.values())
+    assert len(figures["curves"]["diffusion"]) == len(figures["curves"]["dcgan"]) == len(time_to_quality.FRACTIONS)
+    assert keras.mixed_precision.global_policy().name == "float32"

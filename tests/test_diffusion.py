@@ -91,3 +91,15 @@ def test_a_model_that_knows_the_noise_makes_the_sample_exact():
     denoise = sampling.denoiser(model, prediction="eps")
     out = sampling.sample(denoise, schedule, tf.random.normal((1, 4, 4, 1)), schedule.timesteps(5), progress=False)
     np.testing.assert_allclose(out, target.numpy(), atol=1e-5)
+
+
+def test_reverse_scrubber_moves_from_code():
+    schedule = flow_path(10)
+    pairs = schedule.timesteps(4)
+    x_path = [np.full((3, 8, 8, 1), -1 + 0.5 * i, np.float32) for i in range(4)]
+    scrubber = diffusion.ReverseScrubber(x_path, x_path, pairs, n=2)
+    scrubber.slider.value = 3
+    assert "at step 4" in scrubber._describe()
+    assert scrubber.png()[:4] == b"\x89PNG"
+    with pytest.raises(ValueError, match="one \\(t, t_next\\) row per step"):
+        diffusion.ReverseScrubber(x_path, x_path, pairs[:2])
