@@ -8,9 +8,6 @@ import tensorflow as tf
 
 from course_utils import checks
 from course_utils.checks import CheckFailed
-from course_utils.diffusion import make_schedule
-
-SCHEDULE = make_schedule("cosine", 1000)
 
 
 def not_written(*args: object) -> None:
@@ -61,7 +58,7 @@ def _matching(quantity):
 
 
 def test_sdedit_start_accepts_the_ratio(capsys):
-    checks.check_sdedit_start(sdedit_start, SCHEDULE)
+    checks.check_sdedit_start(sdedit_start)
     assert "✔ sdedit_start passes" in capsys.readouterr().out
 
 
@@ -77,7 +74,7 @@ def test_sdedit_start_accepts_the_ratio(capsys):
 )
 def test_sdedit_start_rejects_mistakes_with_a_hint(wrong, hint):
     with pytest.raises(CheckFailed, match=hint):
-        checks.check_sdedit_start(wrong, SCHEDULE)
+        checks.check_sdedit_start(wrong)
 
 
 def _low(x, factor, method="area"):

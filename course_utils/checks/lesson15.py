@@ -87,16 +87,19 @@ def check_repaint_replace(fn: Any) -> None:
 # --------------------------------------------------------------------------- SDEdit
 
 
-def check_sdedit_start(fn: Any, schedule: Any) -> None:
+def check_sdedit_start(fn: Any) -> None:
     """Lesson 15: ``fn(schedule, sigma)`` is the grid time whose noise/signal is 2*sigma (noise of [0, 1] images)."""
+    from course_utils.schedules import cosine_schedule, linear_schedule
+
     name = "sdedit_start"
     _require_function(fn, name)
-    grid = np.arange(schedule.steps + 1) / schedule.steps
-    signals, noises = schedule.rates(grid)
-    with np.errstate(divide="ignore"):
-        ratios = noises / signals
-    for sigma in (0.05, 0.1, 0.2, 0.4):
-        call = f"`{name}(schedule, sigma={sigma})`"
+    cases = [(cosine_schedule(1000), sigma) for sigma in (0.05, 0.1, 0.2, 0.4)] + [(linear_schedule(200), 0.15)]
+    for schedule, sigma in cases:
+        grid = np.arange(schedule.steps + 1) / schedule.steps
+        signals, noises = schedule.rates(grid)
+        with np.errstate(divide="ignore"):
+            ratios = noises / signals
+        call = f"`{name}(schedule, sigma={sigma})` ({schedule.kind} schedule, T = {schedule.steps})"
         got = _to_numpy(_call(fn, (schedule, sigma), name, fn))
         if got is None:
             raise CheckFailed(f"{call} returned None. Did you forget a `return` statement?")
@@ -127,7 +130,7 @@ def check_sdedit_start(fn: Any, schedule: Any) -> None:
             f"{call} returned t = {t:g}, where noise/signal = {noise / signal:.3g}; the image's noise is "
             f"{2 * sigma:g} in the model's range, so the start should have noise/signal close to that." + _hints(hints)
         )
-    _passed(name, 4)
+    _passed(name, len(cases))
 
 
 # --------------------------------------------------------------------------- ILVR
