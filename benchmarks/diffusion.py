@@ -173,7 +173,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     sampling_rates: dict[str, dict[str, float]] = {name: {} for name in samplers}
     for steps in sampling_steps:
         for name, (schedule, eta, denoise) in samplers.items():
-            _generate(denoise, schedule, min(n_sample, 8), steps, eta=eta)  # trace before timing
+            _generate(denoise, schedule, n_sample, 1, eta=eta)  # trace at this batch shape before timing
             start = time.perf_counter()
             _generate(denoise, schedule, n_sample, steps, eta=eta)
             sampling_rates[name][str(steps)] = round(n_sample / (time.perf_counter() - start), 2)

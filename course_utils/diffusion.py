@@ -570,7 +570,7 @@ class ReverseScrubber(PictureWidget):
     is the step index (set it in code; works without a browser) and ``show()`` displays the current picture.
     """
 
-    def __init__(self, x_path: Sequence[Any], x0_path: Sequence[Any], pairs: Any, *, n: int = 6, dpi: int = 72):
+    def __init__(self, x_path: Sequence[Any], x0_path: Sequence[Any], pairs: Any, *, n: int = 6, dpi: int = 72) -> None:
         if len(x_path) == 0 or len(x_path) != len(x0_path):
             raise ValueError(
                 "x_path and x0_path must be the same non-empty lists of images, as sampling.sample(..., "
