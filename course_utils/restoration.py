@@ -312,11 +312,13 @@ def ilvr(
     eta: float = 1.0,
     seed: int = 0,
     progress: bool = False,
+    clip: bool = True,
 ) -> np.ndarray:
     """Super-resolve [0, 1] images ``low_res`` (N, h, w, C) by ``factor``, ILVR-style; returns [0, 1]; lesson 15.
 
     The observation is block-upsampled to full size; after every step the sample's block averages are replaced
-    by the noised observation's, so the result's block averages equal the low-resolution input.
+    by the noised observation's, so the result's block averages equal the low-resolution input (exactly with
+    ``clip=False``; clipping to [0, 1] may move them).
     """
     low_res = _unit(low_res, "low_res")
     size = int(low_res.shape[1]) * check_positive_int("factor", factor)
@@ -334,4 +336,5 @@ def ilvr(
         seed=seed,
         progress=progress,
     )
-    return np.clip((np.asarray(out) + 1.0) / 2.0, 0.0, 1.0).astype(np.float32)
+    out = (np.asarray(out, np.float32) + 1.0) / 2.0
+    return np.clip(out, 0.0, 1.0) if clip else out  # clip=False keeps the exact block averages
