@@ -191,6 +191,42 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             flush=True,
         )
 
+    # 2b. the restoration samplers of lesson 15 with the same untrained network: images/s against steps
+    from course_utils import restoration
+
+    cosine_fresh, ddim_fresh = samplers["DDIM"][0], samplers["DDIM"][2]
+    clean01 = (images[:n_sample] + 1.0) / 2.0
+    hole = np.ones_like(clean01)
+    hole[:, 7:21, 7:21] = 0
+    restorers = {
+        "RePaint r=1": lambda k: restoration.repaint(
+            ddim_fresh, cosine_fresh, clean01, hole, steps=k, jump_length=max(1, k // 5), progress=False
+        ),
+        "RePaint r=2": lambda k: restoration.repaint(
+            ddim_fresh,
+            cosine_fresh,
+            clean01,
+            hole,
+            steps=k,
+            jump_length=max(1, k // 5),
+            jump_n_sample=2,
+            progress=False,
+        ),
+        "SDEdit s=0.2": lambda k: restoration.sdedit_denoise(ddim_fresh, cosine_fresh, clean01, 0.2, steps=k),
+        "ILVR x4": lambda k: restoration.ilvr(ddim_fresh, cosine_fresh, restoration.downsample(clean01, 4), 4, steps=k),
+    }
+    restoration_rates: dict[str, dict[str, float]] = {name: {} for name in restorers}
+    for steps in sampling_steps:
+        for name, restore in restorers.items():
+            start = time.perf_counter()
+            restore(steps)
+            restoration_rates[name][str(steps)] = round(n_sample / (time.perf_counter() - start), 2)
+        print(
+            f"  restoration images/s at {steps} steps: "
+            + ", ".join(f"{name} {rates[str(steps)]:.1f}" for name, rates in restoration_rates.items()),
+            flush=True,
+        )
+
     # 3. time to quality, interleaved
     clf_profile = PROFILES["cpu"].replace(
         n_train=n_train, n_test=max(n_eval, 100), classifier_epochs=clf_epochs, width=4 if args.tiny else 32
@@ -256,6 +292,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "training_images_per_s": {name: round(rate["median"], 2) for name, rate in train_rates.items()},
         "training_rates": train_rates,
         "sampling_images_per_s": sampling_rates,
+        "restoration_images_per_s": restoration_rates,
         "curves": curves,
         "dcgan_final_fid": target,
         "diffusion_final_fid": curves["diffusion"][-1]["fid"],
@@ -272,6 +309,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     table += "\n\nsampling images/s by steps\n" + common.format_table(
         ["sampler", *map(str, sampling_steps)],
         [(name, *(rates[str(s)] for s in sampling_steps)) for name, rates in sampling_rates.items()],
+    )
+    table += "\n\nrestoration images/s by steps (lesson 15; SDEdit's steps are capped by its start)\n"
+    table += common.format_table(
+        ["restorer", *map(str, sampling_steps)],
+        [(name, *(rates[str(s)] for s in sampling_steps)) for name, rates in restoration_rates.items()],
     )
     verdict = "never, within the budget" if reached is None else f"after {reached:.1f} s of training"
     table += (

@@ -207,4 +207,5 @@ def test_diffusion_runs_and_saves():
     assert set(figures["sampling_images_per_s"]) == {"DDIM", "DDPM", "flow Euler", "flow Heun"}
     assert all(rate > 0 for rates in figures["sampling_images_per_s"].values() for rate in rates.values())
     assert len(figures["curves"]["diffusion"]) == len(figures["curves"]["dcgan"]) == len(time_to_quality.FRACTIONS)
+    assert set(figures["restoration_images_per_s"]) == {"RePaint r=1", "RePaint r=2", "SDEdit s=0.2", "ILVR x4"}
     assert keras.mixed_precision.global_policy().name == "float32"

@@ -37,6 +37,8 @@ from course_utils.checks.lesson13 import *  # noqa: F403
 from course_utils.checks.lesson13 import __all__ as _lesson13
 from course_utils.checks.lesson14 import *  # noqa: F403
 from course_utils.checks.lesson14 import __all__ as _lesson14
+from course_utils.checks.lesson15 import *  # noqa: F403
+from course_utils.checks.lesson15 import __all__ as _lesson15
 from course_utils.checks.lesson16 import *  # noqa: F403
 from course_utils.checks.lesson16 import __all__ as _lesson16
 
@@ -57,5 +59,6 @@ __all__ = [
     *_lesson12,
     *_lesson13,
     *_lesson14,
+    *_lesson15,
     *_lesson16,
 ]
