@@ -30,6 +30,10 @@ KNOWN = {
     "their training runs, counts whole batches per epoch",
     ("course_utils/training.py", "training_steps"): "training.steps_per_run is the function lesson 06 uses before "
     "asking learners to write it themselves",
+    ("course_utils/flow.py", "euler_step"): "flow.euler_step is the sampler lesson 14 runs before its exercises, "
+    "and an Euler step has one way to be written",
+    ("course_utils/sampling.py", "guidance_mix"): "sampling.guided is the guidance lessons 14 and 15 sample with; "
+    "the mix is a one-line formula",
 }
 TEXT_SUFFIXES = {".py", ".md", ".txt", ".json", ".ipynb", ".cfg", ".toml", ".yml", ".yaml", ".csv", ".rst"}
 
