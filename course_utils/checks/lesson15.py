@@ -12,31 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from course_utils.checks.core import _NOT_WRITTEN, CheckFailed, _call, _passed, _show, _to_numpy
+from course_utils.checks.core import CheckFailed, _call, _numeric_array, _passed, _require_function, _show, _to_numpy
 
 __all__ = ["check_lowpass_replace", "check_repaint_replace", "check_sdedit_start"]
-
-
-def _require_function(fn: Any, name: str) -> None:
-    if fn is None:
-        raise CheckFailed(f"`{name}` is not written yet: {_NOT_WRITTEN}")
-    if not callable(fn):
-        raise CheckFailed(f"`{name}` should be a function; got {_show(fn)}.")
-
-
-def _array(got: Any, call: str, shape: tuple[int, ...]) -> np.ndarray:
-    got = _to_numpy(got)
-    if got is None:
-        raise CheckFailed(f"{call} returned None. Did you forget a `return` statement?")
-    array = np.asarray(got)
-    if not np.issubdtype(array.dtype, np.number):
-        raise CheckFailed(f"{call} returned {_show(got)}; it should return numbers.")
-    if array.shape != shape:
-        raise CheckFailed(f"{call} returned an array of shape {array.shape}; expected {shape}, the shape of x.")
-    array = array.astype(np.float64)
-    if not np.all(np.isfinite(array)):
-        raise CheckFailed(f"{call} returned NaN or inf values.")
-    return array
 
 
 def _hints(hints: list[str]) -> str:
@@ -59,9 +37,8 @@ def check_repaint_replace(fn: Any) -> None:
         mask = (rng.uniform(size=x.shape) > 0.4).astype(np.float64)
         known, hole = mask == 1, mask == 0
         call = f"`{name}(x, reference, mask, signal={signal}, noise={noise:.3f}, eps)`"
-        got = _array(
-            _call(fn, (x.copy(), reference.copy(), mask.copy(), signal, noise, eps.copy()), name, fn), call, x.shape
-        )
+        answer = _call(fn, (x.copy(), reference.copy(), mask.copy(), signal, noise, eps.copy()), name, fn)
+        got = _numeric_array(answer, call, x.shape, shape_of=", the shape of x")
         noised = signal * reference + noise * eps
         hints = []
         if np.allclose(got[hole], noised[hole]) and np.allclose(got[known], x[known]):
@@ -150,7 +127,8 @@ def check_lowpass_replace(fn: Any) -> None:
         x = rng.standard_normal((2, 8, 8, 1)).astype(np.float32)
         reference = rng.standard_normal(x.shape).astype(np.float32)
         call = f"`{name}(x, reference, factor={factor})`"
-        got = _array(_call(fn, (x.copy(), reference.copy(), factor), name, fn), call, x.shape)
+        answer = _call(fn, (x.copy(), reference.copy(), factor), name, fn)
+        got = _numeric_array(answer, call, x.shape, shape_of=", the shape of x")
         means, want = _block_means(got, factor), _block_means(reference.astype(np.float64), factor)
         spread = np.repeat(np.repeat(means, factor, axis=1), factor, axis=2)
         x_means = _block_means(x.astype(np.float64), factor)
