@@ -18,13 +18,16 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # quiets a debugger warning in kernels
 
 # What the notebooks write during tests (models, checkpoints) goes to a throw-away folder, so a test run
-# never replaces the models a learner trained under runs/.
-_TEST_RUNS = tempfile.mkdtemp(prefix="course-test-runs-")
+# never replaces the models a learner trained under runs/. benchmarks/lesson_time.py runs the lessons one
+# pytest process each and names, in COURSE_SHARED_RUNS_DIR, a folder they share and keep, as a learner's runs/.
+_SHARED_RUNS = os.environ.get("COURSE_SHARED_RUNS_DIR")
+_TEST_RUNS = _SHARED_RUNS or tempfile.mkdtemp(prefix="course-test-runs-")
 os.environ["COURSE_RUNS_DIR"] = _TEST_RUNS
 
 
 def pytest_sessionfinish(session, exitstatus):
-    shutil.rmtree(_TEST_RUNS, ignore_errors=True)
+    if not _SHARED_RUNS:
+        shutil.rmtree(_TEST_RUNS, ignore_errors=True)
 
 # The fixture notebooks exist to test the notebook tools (and one is broken on purpose); nbval skips them.
 collect_ignore_glob = ["tests/fixtures/*.ipynb"]

@@ -17,6 +17,7 @@ from benchmarks import (
     diffusion,
     inpainter_quality,
     inpainter_throughput,
+    lesson_time,
     suite_time,
     time_to_quality,
 )
@@ -209,3 +210,35 @@ def test_diffusion_runs_and_saves():
     assert len(figures["curves"]["diffusion"]) == len(figures["curves"]["dcgan"]) == len(time_to_quality.FRACTIONS)
     assert set(figures["restoration_images_per_s"]) == {"RePaint r=1", "RePaint r=2", "SDEdit s=0.2", "ILVR x4"}
     assert keras.mixed_precision.global_policy().name == "float32"
+
+
+def test_lesson_time_sums_each_cell_and_tells_training_cells():
+    output = textwrap.dedent(
+        """\
+        12.50s call     notebooks/06_training_a_dcgan.ipynb::Cell 3
+        0.50s setup    notebooks/06_training_a_dcgan.ipynb::Cell 3
+        2.00s call     notebooks/06_training_a_dcgan.ipynb::Cell 10
+        ======================= 40 passed in 95.10s (0:01:35) =======================
+        """
+    )
+    assert lesson_time.cell_seconds(output) == {3: 13.0, 10: 2.0}
+    assert lesson_time.is_training("history = model.train(train_ds, epochs=3)")
+    assert lesson_time.is_training("judge = classifier.load_or_train_classifier(profile, data=data)")
+    assert lesson_time.is_training("dncnn.fit(batches, steps_per_epoch=10)")
+    assert not lesson_time.is_training("steps = inpainting.steps_per_run(n, b, e)\nprint(training.EMA)")
+    assert lesson_time.first_line("# a comment\n\nx = 1  # set x\n") == "x = 1  # set x"
+    notebooks = [lesson_time.common._ROOT / "notebooks" / n for n in ("00_a.ipynb", "06_b.ipynb", "10_c.ipynb")]
+    assert [p.name for p in lesson_time.select(notebooks, ["6", "10"])] == ["06_b.ipynb", "10_c.ipynb"]
+    assert lesson_time.select(notebooks, []) == notebooks
+    with pytest.raises(SystemExit, match="lesson numbers"):
+        lesson_time.select(notebooks, ["99"])
+
+
+def test_lesson_time_runs_a_lesson_and_saves(monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["lesson_time.py"])
+    figures = lesson_time.main(["--quick"])
+    (lesson,) = figures["lessons"]
+    assert lesson["returncode"] == 0, lesson["tail"]
+    assert lesson["notebook"].startswith("00_") and lesson["cells_seconds"] > 0
+    assert lesson["training_seconds"] == 0  # lesson 00 trains nothing
+    assert _saved("lesson_time")["profile"] == "smoke"
