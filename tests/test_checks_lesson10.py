@@ -68,3 +68,98 @@ def test_hole_valid_l1_accepts_the_solution(capsys):
 def test_hole_valid_l1_rejects_mistakes(wrong, hint):
     with pytest.raises(CheckFailed, match=hint):
         checks.check_hole_valid_l1(wrong)
+
+
+# --------------------------------------------------------------------------- the partial convolution layer
+
+
+def make_layer(*, invert=False, update=True, rescale="right", bias_scaled=False, pad_known=False, zero_out=True):
+    """A PartialConv2D subclass whose call is right, or wrong in one of the catalogued ways."""
+    import tensorflow as tf
+
+    from course_utils import inpainting
+
+    class Layer(inpainting.PartialConv2D):
+        def call(self, inputs):
+            x, mask = inputs
+            mask = 1.0 - mask if invert else mask
+            kh, kw, channels, _ = self.kernel.shape
+            ones = tf.ones((kh, kw, 1, 1))
+            if pad_known:  # the padding counted as known
+                padded = tf.pad(mask, [[0, 0], [kh // 2, kh // 2], [kw // 2, kw // 2], [0, 0]], constant_values=1.0)
+                pixels = tf.nn.conv2d(padded, ones, 1, "VALID")
+            else:
+                pixels = tf.nn.conv2d(mask, ones, 1, "SAME")
+            seen = tf.cast(pixels > 0, tf.float32)
+            factor = {
+                "right": kh * kw * channels / tf.maximum(pixels * channels, 1.0),
+                "none": tf.ones_like(pixels),
+                "inverted": pixels * channels / (kh * kw * channels),
+                "channels": kh * kw / tf.maximum(pixels * channels, 1.0),
+            }[rescale] * seen
+            raw = tf.nn.conv2d(x * mask, self.kernel, 1, "SAME")
+            out = (raw + self.bias) * factor if bias_scaled else raw * factor + self.bias
+            out = out * seen if zero_out else out
+            return out, (seen if update else mask)
+
+    return Layer
+
+
+def test_partial_conv_accepts_the_solution(capsys):
+    checks.check_partial_conv(make_layer())
+    assert "passes all 4 checks" in capsys.readouterr().out
+
+
+def test_partial_conv_rejects_what_is_not_a_layer_class():
+    from course_utils import inpainting
+
+    with pytest.raises(CheckFailed, match="not written yet"):
+        checks.check_partial_conv(None)
+    with pytest.raises(CheckFailed, match="subclasses inpainting.PartialConv2D"):
+        checks.check_partial_conv(lambda x: x)
+
+    class Unchanged(inpainting.PartialConv2D):
+        pass
+
+    with pytest.raises(CheckFailed, match="own `call`"):
+        checks.check_partial_conv(Unchanged)
+
+
+def test_partial_conv_rejects_the_stub():
+    from course_utils import inpainting
+
+    class Stub(inpainting.PartialConv2D):
+        def call(self, inputs):
+            raise NotImplementedError
+
+    with pytest.raises(CheckFailed, match="not written yet"):
+        checks.check_partial_conv(Stub)
+
+
+@pytest.mark.parametrize(
+    "options,hint",
+    [
+        ({"invert": True}, "mask is inverted"),
+        ({"update": False}, "input mask unchanged"),
+        ({"rescale": "none"}, "missing or upside down"),
+        ({"rescale": "inverted"}, "missing or upside down"),
+        ({"rescale": "channels"}, "channels are miscounted"),
+        ({"pad_known": True}, "not at the border"),
+        ({"bias_scaled": True}, "AFTER the rescaling"),
+        ({"zero_out": False}, "bias included"),
+    ],
+)
+def test_partial_conv_rejects_mistakes(options, hint):
+    with pytest.raises(CheckFailed, match=hint):
+        checks.check_partial_conv(make_layer(**options))
+
+
+def test_partial_conv_names_a_wrong_return():
+    from course_utils import inpainting
+
+    class OneOutput(inpainting.PartialConv2D):
+        def call(self, inputs):
+            return inputs[0]
+
+    with pytest.raises(CheckFailed, match="pair"):
+        checks.check_partial_conv(OneOutput)
