@@ -163,3 +163,64 @@ def test_partial_conv_names_a_wrong_return():
 
     with pytest.raises(CheckFailed, match="pair"):
         checks.check_partial_conv(OneOutput)
+
+
+# --------------------------------------------------------------------------- the hole-weight experiment
+
+
+def fake_run(hole_weight, steps, *, shift=0.0, mix=True, held=None):
+    """Numbers shaped like a measured run (no training: the check judges only their consistency)."""
+    rng = np.random.default_rng(int(hole_weight) + 1)
+    hole = 0.05 + 0.01 * rng.random(steps)
+    valid = 0.15 + 0.01 * rng.random(steps)
+    hole[0], valid[0] = 0.06 + shift, 0.16
+    loss = hole_weight * hole + valid if mix else 6.0 * hole + valid
+    held_hole, held_valid = held if held is not None else (0.04 - 0.001 * hole_weight, 0.1 + 0.001 * hole_weight)
+    return {
+        "loss": list(loss),
+        "hole": list(hole),
+        "valid": list(valid),
+        "held_out_hole": held_hole,
+        "held_out_valid": held_valid,
+    }
+
+
+def test_hole_weight_runs_accept_consistent_numbers_and_the_conclusion_follows_them(capsys):
+    runs = checks.check_hole_weight_runs(fake_run, 3)
+    assert sorted(runs) == [1.0, 6.0] and "passes" in capsys.readouterr().out
+    checks.check_hole_weight_conclusion({"lower held-out hole L1": 6.0, "lower held-out valid L1": 1.0}, runs)
+    assert "passes all 2 checks" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "wrong,hint",
+    [
+        (stub, "not written yet"),
+        (lambda w, s: fake_run(w, s, mix=False), "hole_weight=hole_weight"),
+        (lambda w, s: fake_run(w, s, shift=w / 100), "did not start alike"),
+        (lambda w, s: fake_run(w, s, held=(0.04, 0.1)), "exactly the same held-out errors"),
+        (lambda w, s: fake_run(w, 1), "one per training step"),
+        (lambda w, s: {**fake_run(w, s), "held_out_hole": 3.0}, "measured value"),
+        (lambda w, s: {**fake_run(w, s), "hole": ["a"] * s}, "list of 3 numbers"),
+        (lambda w, s: (1.0, 2.0), "keys"),
+    ],
+)
+def test_hole_weight_runs_reject_numbers_that_were_not_measured(wrong, hint):
+    with pytest.raises(CheckFailed, match=hint):
+        checks.check_hole_weight_runs(wrong, 3)
+
+
+@pytest.mark.parametrize(
+    "answer,hint",
+    [
+        (None, "not written yet"),
+        ({"lower held-out hole L1": 1.0, "lower held-out valid L1": 1.0}, "your own numbers say otherwise"),
+        ({"lower held-out hole L1": 6.0, "lower held-out valid L1": 6.0}, "your own numbers say otherwise"),
+        ({"lower held-out hole L1": "six", "lower held-out valid L1": 1.0}, "one of"),
+        ({"hole": 6.0}, "keys"),
+    ],
+)
+def test_hole_weight_conclusion_must_follow_the_numbers(answer, hint):
+    runs = checks.check_hole_weight_runs(fake_run, 3)
+    with pytest.raises(CheckFailed, match=hint):
+        checks.check_hole_weight_conclusion(answer, runs)

@@ -372,8 +372,16 @@ def check_hole_weight_conclusion(answer: Any, runs: dict[float, dict[str, Any]])
         return ", ".join(f"hole_weight {w:g}: {run[key]:.6f}" for w, run in runs.items()) + "."
 
     questions = {
-        "lower held-out hole L1": (restoration_runs.best(runs, "held_out_hole"), numbers("held_out_hole")),
-        "lower held-out valid L1": (restoration_runs.best(runs, "held_out_valid"), numbers("held_out_valid")),
+        "lower held-out hole L1": (
+            restoration_runs.best(runs, "held_out_hole"),
+            numbers("held_out_hole"),
+            HOLE_WEIGHTS,
+        ),
+        "lower held-out valid L1": (
+            restoration_runs.best(runs, "held_out_valid"),
+            numbers("held_out_valid"),
+            HOLE_WEIGHTS,
+        ),
     }
-    restoration_runs.check_choices(answer, name, questions, HOLE_WEIGHTS)
+    restoration_runs.check_choices(answer, name, questions)
     _passed(name, len(questions))

@@ -25,20 +25,25 @@ def run_settings(
     *,
     name: str,
     param: str,
-    steps: int,
+    steps: int | None,
     series: Sequence[str],
     scalars: dict[str, tuple[float, float]],
 ) -> dict[Any, dict[str, Any]]:
-    """Call ``fn(setting, steps)`` for every setting; check each result's per-step ``series`` and ``scalars``.
+    """Call ``fn(setting, steps)`` (``fn(setting)`` when steps is None) for every setting; check each result.
 
+    A result is a dict of per-step ``series`` (one value per step) and ``scalars``.
     ``scalars`` maps a key to the (low, high) range its value must lie in. Returns {setting: result}, with the
     series as float64 arrays and the scalars as floats.
     """
     _require_function(fn, name)
     results: dict[Any, dict[str, Any]] = {}
     for setting in settings:
-        call = f"`{name}({param}={setting!r}, steps={steps})`"
-        got = _call(fn, (setting, steps), name, (param, "steps"))
+        if steps is None:
+            call = f"`{name}({param}={setting!r})`"
+            got = _call(fn, (setting,), name, (param,))
+        else:
+            call = f"`{name}({param}={setting!r}, steps={steps})`"
+            got = _call(fn, (setting, steps), name, (param, "steps"))
         keys = [*series, *scalars]
         if not isinstance(got, dict) or set(got) != set(keys):
             have = sorted(map(str, got)) if isinstance(got, dict) else _show(got)
@@ -100,15 +105,16 @@ def best(results: dict[Any, dict[str, Any]], key: str, *, lowest: bool = True) -
     return {setting for setting, value in values.items() if value == target}
 
 
-def check_choices(answer: Any, name: str, questions: dict[str, tuple[set[Any], str]], choices: Sequence[Any]) -> None:
-    """``answer`` must be a dict answering every question with one of ``choices``, as the numbers say.
+def check_choices(answer: Any, name: str, questions: dict[str, tuple[set[Any], str, Sequence[Any]]]) -> None:
+    """``answer`` must be a dict answering every question with one of its choices, as the numbers say.
 
-    ``questions`` maps a key to (the right choices by the learner's numbers, the sentence that shows those numbers).
+    ``questions`` maps a key to (the right choices by the learner's numbers, the sentence that shows those
+    numbers, the choices allowed).
     """
     _require_written(answer, name)
     if not isinstance(answer, dict) or set(answer) != set(questions):
         raise CheckFailed(f"`{name}` should be a dict with the keys {list(questions)}; got {_show(answer)}.")
-    for key, (right, numbers) in questions.items():
+    for key, (right, numbers, choices) in questions.items():
         given = _to_numpy(answer[key])
         if isinstance(given, np.ndarray) and given.size == 1:
             given = given.reshape(()).item()
