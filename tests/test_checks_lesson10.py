@@ -154,6 +154,37 @@ def test_partial_conv_rejects_mistakes(options, hint):
         checks.check_partial_conv(make_layer(**options))
 
 
+def test_partial_conv_names_an_inverted_new_mask_and_a_wrong_one():
+    right = make_layer()
+
+    class InvertedNewMask(right):
+        def call(self, inputs):
+            out, new_mask = super().call(inputs)
+            return out, 1.0 - new_mask
+
+    class AllKnown(right):
+        def call(self, inputs):
+            out, new_mask = super().call(inputs)
+            return out, new_mask * 0.0 + 1.0
+
+    with pytest.raises(CheckFailed, match="m' is inverted"):
+        checks.check_partial_conv(InvertedNewMask)
+    with pytest.raises(CheckFailed, match="padding outside the image counts as hole"):
+        checks.check_partial_conv(AllKnown)
+
+
+def test_partial_conv_without_a_known_slip_gets_the_recipe():
+    right = make_layer()
+
+    class Shifted(right):
+        def call(self, inputs):
+            out, new_mask = super().call(inputs)
+            return out * 1.01 * new_mask + 0.0, new_mask
+
+    with pytest.raises(CheckFailed, match="convolve the masked input|AFTER the rescaling|grey level"):
+        checks.check_partial_conv(Shifted)
+
+
 def test_partial_conv_names_a_wrong_return():
     from course_utils import inpainting
 

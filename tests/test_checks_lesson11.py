@@ -185,6 +185,7 @@ def d_only(x, y, m, real, fake, w):
         (lambda x, y, m, r, f, w: losses(x, y, m, r, f, w)[0], "pair \\(g_loss, d_loss\\)"),
         (lambda x, y, m, r, f, w: (np.ones(2), 0.0), "one number"),
         (lambda x, y, m, r, f, w: (losses(x, y, m, r, f, w)[0] + 0.1, 0.0), "g_loss = 6"),
+        (lambda x, y, m, r, f, w: (losses(x, y, m, r, f, w)[0], d_only(x, y, m, r, f, w) + 0.1), "each mean over"),
     ],
 )
 def test_adversarial_losses_rejects_mistakes(wrong, hint):

@@ -138,6 +138,7 @@ def test_latent_gradient_step_without_the_prior_in_the_step_is_named():
         (lambda g, z, x, m, lr, w: make_step()(g, z, x, m, lr, w)[0], "pair \\(z_new, objective\\)"),
         (lambda g, z, x, m, lr, w: (make_step()(g, z, x, m, lr, w)[0], 1.0), "shaped"),
         (lambda g, z, x, m, lr, w: (z * 0.5, make_step()(g, z, x, m, lr, w)[1]), "tf.GradientTape"),
+        (lambda g, z, x, m, lr, w: (z, make_step()(g, z, x, m, lr, w)[1] + 0.1), "one value per image"),
     ],
 )
 def test_latent_gradient_step_rejects_mistakes(wrong, hint):
