@@ -28,6 +28,7 @@ __all__ = [
     "PRIORS",
     "LatentInpainting",
     "blend",
+    "gradient_step",
     "invert_generator",
     "latent_inpaint",
     "masked_reconstruction_loss",
@@ -309,6 +310,48 @@ def invert_generator(
     history["final_loss"] = final.T.astype(np.float64)
     history["best_restart"] = best.astype(np.int64)
     return z_all[best, np.arange(n)].astype(np.float32), history
+
+
+def gradient_step(
+    generator: keras.Model,
+    z: Any,
+    images: Any,
+    masks: Any,
+    *,
+    learning_rate: float,
+    prior_weight: float | None = None,
+    prior: str = "gaussian",
+) -> tuple[np.ndarray, np.ndarray]:
+    """One plain gradient-descent step of the latent search: (z − lr·∇objective, objective per image); lesson 12.
+
+    The objective of image i is masked_reconstruction_loss(G(z_i), x_i, m_i) + prior_weight · prior_loss(z_i),
+    the one :func:`invert_generator` minimises with Adam; the gradient is that of the sum over the images, so
+    each z_i moves by its own image's gradient; ``prior`` and ``prior_weight`` mean what they mean there (the
+    "sphere" prior projects the moved z back onto ||z|| = √d). G runs in inference mode (``training=False``). ``z`` is
+    (N, latent_dim), ``images`` (N, H, W, C) in the generator's range, ``masks`` (N, H, W, 1) with 1 = known.
+    Returns the new z (N, latent_dim) and the objective at the old z (N,), both float32.
+    """
+    latent_dim, image_shape = _generator_shapes(generator)
+    targets, mask = _check_targets(images, masks, image_shape)
+    learning_rate = _check_number("learning_rate", learning_rate, positive=True)
+    prior, prior_weight = _check_prior(prior, prior_weight)
+    start = z.numpy() if hasattr(z, "numpy") else np.asarray(z)
+    if start.shape != (len(targets), latent_dim) or not np.issubdtype(start.dtype, np.floating):
+        raise ValueError(
+            f"z must hold one latent vector per image, float (N, latent_dim) = ({len(targets)}, {latent_dim}); "
+            f"got {describe(start)}."
+        )
+    position = tf.constant(start, tf.float32)
+    with tf.GradientTape() as tape:
+        tape.watch(position)
+        generated = tf.cast(generator(position, training=False), tf.float32)
+        objective = masked_reconstruction_loss(generated, tf.constant(targets), tf.constant(mask))
+        objective += prior_weight * prior_loss(position, prior)
+        summed = tf.reduce_sum(objective)
+    moved = position - learning_rate * tape.gradient(summed, position)
+    if prior == "sphere":
+        moved = project_to_sphere(moved)
+    return moved.numpy().astype(np.float32), objective.numpy().astype(np.float32)
 
 
 # --------------------------------------------------------------------------- pasting into the hole

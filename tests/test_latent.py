@@ -237,3 +237,37 @@ def test_repeated_calls_on_one_generator_agree_whatever_the_batch():
     changed, _ = latent.invert_generator(generator, images, masks, steps=20, restarts=2, prior_weight=0.0)
     assert not np.allclose(first, changed)  # the weights are inputs of the traced step, not frozen into it
     assert alone.shape == (1, LATENT)
+
+
+def test_gradient_step_follows_the_closed_form_gradient_of_a_linear_generator():
+    generator, a = linear_generator()
+    rng = np.random.default_rng(3)
+    masks = (rng.random((3, SIDE, SIDE, 1)) < 0.6).astype(np.float32)
+    images = rng.uniform(-1, 1, (3, SIDE, SIDE, 1)).astype(np.float32)
+    z = rng.normal(size=(3, LATENT)).astype(np.float32)
+    moved, objective = latent.gradient_step(generator, z, images, masks, learning_rate=0.1, prior_weight=0.3)
+    b = generator.layers[1].get_weights()[1]
+    m = masks.reshape(3, -1).astype(np.float64)
+    residual = z.astype(np.float64) @ a + b - images.reshape(3, -1)
+    known = m.sum(axis=1)
+    want_objective = (m * residual**2).sum(axis=1) / known + 0.3 * (z.astype(np.float64) ** 2).mean(axis=1)
+    gradient = 2 * (m * residual) @ a.T / known[:, None] + 2 * 0.3 * z / LATENT
+    np.testing.assert_allclose(objective, want_objective, rtol=1e-5)
+    np.testing.assert_allclose(moved, z - 0.1 * gradient, rtol=1e-4, atol=1e-6)
+    assert moved.dtype == np.float32 and objective.shape == (3,)
+
+
+def test_gradient_step_agrees_with_the_first_steps_of_the_search_direction_and_the_sphere():
+    generator, _ = linear_generator()
+    rng = np.random.default_rng(4)
+    images = rng.uniform(-1, 1, (2, SIDE, SIDE, 1)).astype(np.float32)
+    z = rng.normal(size=(2, LATENT)).astype(np.float32)
+    moved, objective = latent.gradient_step(generator, z, images, top_half_masks(2), learning_rate=0.01)
+    after = latent.gradient_step(generator, moved, images, top_half_masks(2), learning_rate=0.01)[1]
+    assert np.all(after < objective)  # a small step downhill lowers every image's objective
+    on_sphere, _ = latent.gradient_step(generator, z, images, top_half_masks(2), learning_rate=0.1, prior="sphere")
+    np.testing.assert_allclose(np.linalg.norm(on_sphere, axis=1), np.sqrt(LATENT), rtol=1e-5)
+    with pytest.raises(ValueError, match="one latent vector per image"):
+        latent.gradient_step(generator, z[:1], images, top_half_masks(2), learning_rate=0.1)
+    with pytest.raises(ValueError, match="learning_rate"):
+        latent.gradient_step(generator, z, images, top_half_masks(2), learning_rate=0.0)
