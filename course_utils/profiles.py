@@ -28,7 +28,8 @@ class Profile:
     batch_size: int
     classifier_epochs: int  #: lesson 03's CNN classifier
     gan_epochs: int  #: DCGAN and its stabilised variants (lessons 06, 08)
-    inpaint_epochs: int  #: CNN inpainters (lessons 10, 11)
+    inpaint_epochs: int  #: CNN inpainters (lessons 10, 12, 15)
+    finetune_steps: int  #: steps of each adversarial fine-tuning run of lesson 10's inpainter (lesson 11)
     toy_steps: int  #: steps of the 1-D toy GAN (lesson 04)
     latent_steps: int  #: optimisation steps of a latent-space search (lesson 12)
     max_steps: int | None  #: hard cap on steps per training run (None = no cap)
@@ -99,6 +100,7 @@ PROFILES: dict[str, Profile] = {
         classifier_epochs=1,
         gan_epochs=1,
         inpaint_epochs=1,
+        finetune_steps=4,
         toy_steps=50,
         latent_steps=5,
         max_steps=4,
@@ -127,18 +129,19 @@ PROFILES: dict[str, Profile] = {
         batch_size=128,
         classifier_epochs=5,
         gan_epochs=10,
-        inpaint_epochs=3,
+        inpaint_epochs=1,  # one pass over 20,000 photos, 156 steps (benchmarks/README.md has the time it takes)
+        finetune_steps=60,
         toy_steps=2_000,
         latent_steps=200,
         max_steps=None,
-        diffusion_steps=3000,
+        diffusion_steps=1500,
         diffusion_batch_size=64,
         diffusion_width=16,
         diffusion_learning_rate=0.002,
         ema_decay=0.999,
         sampling_steps=25,
         toy_diffusion_steps=2000,
-        conditional_steps=3000,
+        conditional_steps=1000,
         width=32,
         latent_dim=64,
         n_eval=2_000,
@@ -160,6 +163,7 @@ PROFILES: dict[str, Profile] = {
         classifier_epochs=10,
         gan_epochs=50,
         inpaint_epochs=40,
+        finetune_steps=1_000,
         toy_steps=5_000,
         latent_steps=500,
         max_steps=None,
