@@ -1,7 +1,8 @@
 """Checks for lesson 07's exercises (Evaluating generative models).
 
-All three compare with stored results (checks/data/lesson07.json): frechet_distance_1d and fid computed with
-SciPy's matrix square root, kl_to_uniform with SciPy's relative entropy.
+frechet_distance_1d, fid and kl_to_uniform compare with stored results (checks/data/lesson07.json, computed with
+SciPy's matrix square root and relative entropy); fid also with the course's ``evaluation.fid_from_features`` on
+random and nearly singular features; mmd2_unbiased with ``evaluation.kid_from_features`` on one subset.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import numpy as np
 from course_utils.checks.core import _NOT_WRITTEN, CheckFailed, _call, _passed, _run_stored, _show, _to_numpy
 from course_utils.checks.stored import stored
 
-__all__ = ["check_fid", "check_frechet_distance_1d", "check_kl_to_uniform"]
+__all__ = ["check_fid", "check_frechet_distance_1d", "check_kl_to_uniform", "check_mmd2_unbiased"]
 
 
 def _require_function(fn: Any, name: str) -> None:
@@ -115,6 +116,7 @@ def check_fid(fn: Any) -> None:
             (mean_term + np.trace(s1) + np.trace(s2) - root, "the cross term is  - 2 Tr((S1 S2)^(1/2)): the 2 is "
              "missing."),
             (math.sqrt(max(expected, 0.0)), "FID is the squared Fréchet distance: do not take a final square root."),
+            (mean_term + np.trace(s1) + np.trace(s2) - 2 * np.trace(_root(s1) @ _root(s2)), _PRODUCT_OF_ROOTS),
         ]
         hint = next((text for value, text in hints if _matches(got, value, rtol=1e-5)), None)
         if hint is None and np.isclose(got, expected, rtol=0.05):
@@ -128,7 +130,68 @@ def check_fid(fn: Any) -> None:
     if abs(same) > 1e-6:
         raise CheckFailed(f"`{name}(x, x)` returned {same!r}: the FID of a set with itself must be 0.")
     count = 2 + _run_stored(fn, "lesson07", name, name=name, rtol=1e-5, atol=1e-6, check_dtype=False)
+    count += _fid_against_the_course(fn, name)
     _passed(name, count)
+
+
+def _fid_cases() -> list[tuple[np.ndarray, np.ndarray, str]]:
+    """Random feature sets: full rank, then nearly singular (features close to a lower-dimensional subspace)."""
+    rng = np.random.default_rng(70)
+    cases = []
+    d = 6
+    a = rng.normal(size=(40, d)) @ rng.normal(size=(d, d))
+    b = rng.normal(size=(25, d)) @ rng.normal(size=(d, d)) + 0.5
+    cases.append((a, b, f"random features, {len(a)} and {len(b)} rows of {d}"))
+    for n1, n2, d, rank, noise in [(30, 30, 8, 5, 1e-3), (20, 24, 10, 4, 1e-4)]:
+        mixing = rng.normal(size=(rank, d))
+        a = rng.normal(size=(n1, rank)) @ mixing + noise * rng.normal(size=(n1, d))
+        b = (1.3 * rng.normal(size=(n2, rank)) + 0.2) @ mixing + noise * rng.normal(size=(n2, d))
+        cases.append((a, b, f"nearly singular covariances ({d} features that vary in about {rank} directions)"))
+    return cases
+
+
+def _fid_against_the_course(fn: Any, name: str) -> int:
+    """Compare ``fn`` with the course's ``evaluation.fid_from_features`` on random and nearly singular features."""
+    from course_utils import evaluation
+
+    cases = _fid_cases()
+    for f1, f2, label in cases:
+        call = f"`{name}(features1, features2)` on {label}"
+        got = _to_numpy(_call(fn, (f1, f2), name, ("features1", "features2")))
+        if isinstance(got, (float, np.floating)) and math.isnan(got):
+            raise CheckFailed(
+                f"{call} returned nan. With nearly singular covariances, eigenvalues that should be 0 come out "
+                "slightly negative by round-off, and their square root is nan. Take the matrix square root with "
+                "scipy.linalg.sqrtm(S1 @ S2) and keep its real part (.real)."
+            )
+        got = _one_number(got, call, "the FID")
+        expected = evaluation.fid_from_features(f1, f2)
+        if not _matches(got, expected, rtol=1e-5):
+            s1, s2 = np.cov(f1, rowvar=False), np.cov(f2, rowvar=False)
+            product_of_roots = float(np.sum((f1.mean(0) - f2.mean(0)) ** 2) + np.trace(s1 + s2)) - 2 * float(
+                np.trace(_root(s1) @ _root(s2))
+            )
+            hint = (
+                f" Hint: {_PRODUCT_OF_ROOTS}"
+                if _matches(got, product_of_roots, rtol=1e-5)
+                else " Fit each set's mean and covariance (np.cov(..., rowvar=False)), then take the matrix square "
+                "root of the product, scipy.linalg.sqrtm(S1 @ S2).real."
+            )
+            raise CheckFailed(f"{call} returned {got!r}; the course's evaluation.fid_from_features gives {expected!r}."
+                              + hint)
+    return len(cases)
+
+
+_PRODUCT_OF_ROOTS = (
+    "(S1 S2)^(1/2) is not S1^(1/2) S2^(1/2) (the two are equal only when S1 and S2 commute): take the square root "
+    "of the product, scipy.linalg.sqrtm(S1 @ S2)."
+)
+
+
+def _root(s: np.ndarray) -> np.ndarray:
+    import scipy.linalg
+
+    return scipy.linalg.sqrtm(s).real
 
 
 def _matrix_root_trace(s1: np.ndarray, s2: np.ndarray) -> float:
@@ -182,3 +245,84 @@ def check_kl_to_uniform(fn: Any) -> None:
         raise CheckFailed(f"{call} returned {got!r}; expected {expected!r}." + (f" Hint: {hint}" if hint else ""))
     count = 1 + _run_stored(fn, "lesson07", name, name=name, rtol=1e-6, atol=1e-9, check_dtype=False)
     _passed(name, count)
+
+
+# --------------------------------------------------------------------------- KID: the unbiased MMD^2 of one subset
+
+
+def _mmd_cases() -> list[tuple[np.ndarray, np.ndarray, str]]:
+    """Pairs of (m, d) feature sets: different distributions, then the same one (where the estimate is near 0)."""
+    rng = np.random.default_rng(71)
+    return [
+        (rng.normal(size=(12, 4)), 0.5 * rng.normal(size=(12, 4)) + 0.3, "12 rows of 4 features each"),
+        (rng.normal(size=(5, 3)), rng.normal(size=(5, 3)) * 2.0, "5 rows of 3 features each"),
+        (rng.normal(size=(40, 16)), rng.normal(size=(40, 16)), "two samples of one distribution, 40 rows of 16"),
+    ]
+
+
+def _mmd_mistakes(x: np.ndarray, y: np.ndarray, expected: float) -> list[tuple[float, str]]:
+    """What typical wrong estimators give on x and y, each with the hint that explains it.
+
+    Built from the course's KID and its kernel, k(a, b) = (a . b / d + 1)^3, by correcting its sums.
+    """
+    from course_utils import evaluation
+
+    def kid(a: np.ndarray, b: np.ndarray) -> float:
+        return evaluation.kid_from_features(a, b, subsets=1, subset_size=len(a))[0]
+
+    m, d = x.shape
+    kernel = evaluation._polynomial_kernel
+    k_xx, k_yy, k_xy = kernel(x, x), kernel(y, y), kernel(x, y)
+    diagonal = float(np.trace(k_xx) + np.trace(k_yy))
+    off = float(k_xx.sum() + k_yy.sum()) - diagonal  # the pairs i != j of both sets
+    cross = float(k_xy.mean())
+    return [
+        (expected + diagonal / m**2 - off / (m * (m - 1)) + off / m**2, "that is the *biased* estimate: it keeps "
+         "the diagonal k(x_i, x_i), which compares a sample with itself, so it stays above 0 even for two samples "
+         "of one distribution. Leave out i = j in the two within-set sums."),
+        (expected - off / (m * (m - 1)) + off / m**2, "you left out the diagonal, so m(m - 1) pairs remain: divide "
+         "the within-set sums by m(m - 1), not by m^2."),
+        (expected + 2 * cross - 2 * (k_xy.sum() - np.trace(k_xy)) / (m * (m - 1)), "the cross term compares two "
+         "independent sets: average k(x_i, y_j) over all m^2 pairs, i = j included."),
+        (expected + cross, "the cross term counts twice: ... - 2 mean k(x_i, y_j)."),
+        (kid(x * math.sqrt(d), y * math.sqrt(d)), "divide the dot product by the number of features d: "
+         "k(a, b) = (a . b / d + 1)^3."),
+        (math.sqrt(abs(expected)), "KID is the *squared* MMD: do not take a square root."),
+        (-expected, "the sign is flipped: within-set similarities minus twice the cross similarity."),
+    ]
+
+
+def check_mmd2_unbiased(fn: Any) -> None:
+    """Lesson 07: ``fn(x, y)`` is KID's unbiased MMD^2 with kernel (a . b / d + 1)^3 on two (m, d) feature sets.
+
+    Compared with the course's ``evaluation.kid_from_features`` on one subset holding every row (the estimate does
+    not depend on the order of the rows).
+    """
+    from course_utils import evaluation
+
+    name = "mmd2_unbiased"
+    _require_function(fn, name)
+    cases = _mmd_cases()
+    for number, (x, y, label) in enumerate(cases, start=1):
+        call = f"`{name}(x, y)` on {label}"
+        got = _to_numpy(_call(fn, (x, y), name, ("x", "y")))
+        if isinstance(got, np.ndarray) and got.size > 1:
+            raise CheckFailed(f"{call} returned an array {_show(got)}; MMD^2 is one number: sum the kernel terms.")
+        got = _one_number(got, call, "the squared MMD")
+        expected = evaluation.kid_from_features(x, y, subsets=1, subset_size=len(x))[0]
+        # The estimate is a difference of averages of kernel values up to `scale`: in float32 (features from a
+        # network) each average is off by a few 1e-7 of scale, so 1e-5 of scale leaves a wide margin.
+        kernel = evaluation._polynomial_kernel
+        scale = max(float(np.abs(kernel(a, b)).max()) for a, b in ((x, x), (y, y), (x, y)))
+        if not math.isclose(got, expected, rel_tol=1e-6, abs_tol=1e-5 * scale):
+            hint = next(
+                (text for value, text in _mmd_mistakes(x, y, expected)
+                 if math.isclose(got, value, rel_tol=1e-6, abs_tol=1e-5 * scale)),
+                None,
+            )
+            raise CheckFailed(
+                f"{call} (case {number} of {len(cases)}) returned {got!r}; the course's KID on these rows gives "
+                f"{expected!r}." + (f" Hint: {hint}" if hint else " Check the kernel (a . b / d + 1)^3 and the "
+                "three averages: within x and within y over i != j, across over all pairs.")
+            )
+    _passed(name, len(cases))
