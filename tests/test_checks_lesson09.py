@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -98,3 +100,88 @@ def test_compose_accepts_the_solution(capsys) -> None:
 def test_compose_rejects_mistakes(answer, hint: str) -> None:
     with pytest.raises(CheckFailed, match=hint):
         checks.check_compose(answer)
+
+
+# --------------------------------------------------------------------------- diffusion_fill
+
+
+def make_fill(*, start="mean", pad="edge", neighbours=4, keep_known=True, fixed_iterations=None, invert=False,
+              dtype=np.float64):
+    """A diffusion fill with one part changeable into a typical mistake."""
+
+    def fill(image, mask, iterations):
+        hole = np.broadcast_to((mask == 1) if invert else (mask == 0), image.shape)
+        colour = image[~hole[..., 0]].mean(axis=0) if start == "mean" else np.zeros(image.shape[-1])
+        filled = np.where(hole, colour, image).astype(dtype)
+        for _ in range(iterations if fixed_iterations is None else fixed_iterations):
+            if pad == "roll":
+                sides = [np.roll(filled, shift, axis) for shift in (1, -1) for axis in (0, 1)]
+                average = sum(sides) / 4
+            else:
+                p = np.pad(filled, ((1, 1), (1, 1), (0, 0)), mode=pad)
+                sides = [p[:-2, 1:-1], p[2:, 1:-1], p[1:-1, :-2], p[1:-1, 2:]]
+                if neighbours == 4:
+                    average = sum(sides) / 4
+                else:
+                    corners = [p[:-2, :-2], p[:-2, 2:], p[2:, :-2], p[2:, 2:]]
+                    average = (sum(sides) + sum(corners) + (filled if neighbours == 9 else 0)) / neighbours
+            filled = np.where(hole, average, image) if keep_known else average
+        return filled.astype(dtype)
+
+    return fill
+
+
+def gauss_seidel_fill(image, mask, iterations):
+    """Updates each hole pixel in place, row by row: a different order, the same harmonic fill."""
+    hole = (mask[..., 0] == 0)
+    filled = np.where(hole[..., None], image[~hole].mean(axis=0), image).astype(np.float64)
+    height, width = hole.shape
+    rows, cols = np.nonzero(hole)
+    for _ in range(iterations // 4):
+        for i, j in zip(rows, cols):
+            up, down = filled[max(i - 1, 0), j], filled[min(i + 1, height - 1), j]
+            left, right = filled[i, max(j - 1, 0)], filled[i, min(j + 1, width - 1)]
+            filled[i, j] = (up + down + left + right) / 4
+    return filled
+
+
+def test_diffusion_fill_check_accepts_right_fills(capsys: pytest.CaptureFixture[str]) -> None:
+    checks.check_diffusion_fill(make_fill())
+    checks.check_diffusion_fill(make_fill(dtype=np.float32))
+    checks.check_diffusion_fill(gauss_seidel_fill)
+    assert capsys.readouterr().out.count("✔ diffusion_fill passes all 4 checks.") == 3
+
+
+@pytest.mark.parametrize(
+    ("fn", "expected"),
+    [
+        (_stub, "is not written yet"),
+        (make_fill(start="zero"), "the hole starts at 0"),
+        (make_fill(invert=True), "the known pixels (mask == 1) must stay"),
+        (make_fill(keep_known=False), "put the known pixels back"),
+        (make_fill(pad="roll"), "wrap around"),
+        (make_fill(pad="constant"), "count as 0"),
+        (make_fill(pad="reflect"), "mode='reflect'"),
+        (make_fill(neighbours=8), "3x3 neighbourhood"),
+        (make_fill(neighbours=9), "3x3 neighbourhood"),
+        (make_fill(fixed_iterations=5), "repeat the averaging exactly `iterations` times"),
+        (lambda image, mask, n: make_fill()(image, mask, min(n, 5)), "has not settled"),
+        (lambda image, mask, iterations: make_fill()(image, mask, iterations)[..., 0], "expected the image's shape"),
+        (lambda image, mask, iterations: None, "returned None"),
+        (lambda image, mask, n: np.where(mask == 0, 1.5, 1) * make_fill()(image, mask, n) if n else
+         make_fill()(image, mask, n), "outside the known pixels"),
+    ],
+)
+def test_diffusion_fill_check_rejects_mistakes_with_hints(fn, expected: str) -> None:
+    with pytest.raises(CheckFailed, match=re.escape(expected)):
+        checks.check_diffusion_fill(fn)
+
+
+def test_diffusion_fill_check_reports_an_inverted_mask_after_iterating() -> None:
+    inverted = make_fill(invert=True)
+
+    def fill(image, mask, iterations):  # right at 0 iterations, inverted after
+        return make_fill()(image, mask, 0) if iterations == 0 else inverted(image, mask, iterations)
+
+    with pytest.raises(CheckFailed, match=re.escape("the mask is inverted")):
+        checks.check_diffusion_fill(fill)

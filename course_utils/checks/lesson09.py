@@ -2,7 +2,8 @@
 
 psnr_from_mse and masked_l1: stored results (checks/data/lesson09.json, computed with NumPy in float64;
 masked_l1 tested against ``metrics.masked_l1``); compose: properties (the image where mask == 1, the fill where
-mask == 0).
+mask == 0); diffusion_fill: properties (the course's mean fill at 0 iterations; known pixels kept, SciPy's
+discrete Laplacian 0 in the hole and values within the known range after many).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import numpy as np
 from course_utils.checks.core import _NOT_WRITTEN, CheckFailed, _call, _passed, _run_stored, _show, _to_numpy
 from course_utils.checks.stored import stored
 
-__all__ = ["check_compose", "check_masked_l1", "check_psnr_from_mse"]
+__all__ = ["check_compose", "check_diffusion_fill", "check_masked_l1", "check_psnr_from_mse"]
 
 
 def _require_function(fn: Any, name: str) -> None:
@@ -25,6 +26,7 @@ def _require_function(fn: Any, name: str) -> None:
 
 
 def _close(got: Any, expected: Any, rtol: float = 1e-5) -> bool:
+    """True when ``got`` has ``expected``'s shape and values (relative tolerance ``rtol``)."""
     try:
         got_array = np.asarray(_to_numpy(got), dtype=np.float64)
     except (TypeError, ValueError):
@@ -161,3 +163,141 @@ def _composed(got: Any, image: np.ndarray, mask: np.ndarray, fill: np.ndarray) -
     if wrong_hole.any():
         return f"{int(wrong_hole.sum())} hole values (mask == 0) are not the fill's; take them from `fill`."
     return None
+
+
+# --------------------------------------------------------------------------- a harmonic (diffusion) fill
+
+
+def _fill_cases() -> list[tuple[np.ndarray, np.ndarray, str]]:
+    """(image, mask, description): a colour ramp with an inner hole, and random images with holes at the border."""
+    rng = np.random.default_rng(90)
+    rows, cols = np.mgrid[0:12, 0:12] / 11.0
+    ramp = np.stack([0.1 + 0.6 * rows, 0.8 - 0.5 * cols, 0.2 + 0.3 * rows + 0.4 * cols], axis=-1)
+    inner = np.ones((12, 12, 1))
+    inner[3:9, 4:10] = 0
+    colour = rng.random((12, 12, 3))
+    two_holes = np.ones((12, 12, 1))
+    two_holes[0:5, 0:4] = 0  # touches the top and left borders
+    two_holes[6:10, 5:11] = 0
+    grey = rng.random((9, 10, 1))
+    edge = np.ones((9, 10, 1))
+    edge[2:7, 6:10] = 0  # touches the right border
+    return [
+        (ramp.astype(np.float32), inner.astype(np.float32), "a colour ramp (a linear image) with a 6x6 hole"),
+        (colour.astype(np.float32), two_holes.astype(np.float32), "a random 12x12 colour image with two holes, "
+         "one at the top-left corner"),
+        (grey.astype(np.float32), edge.astype(np.float32), "a random 9x10 grey image with a hole at the right border"),
+    ]
+
+
+def _laplacian(image: np.ndarray, mode: str) -> np.ndarray:
+    """SciPy's discrete Laplacian of each channel (up + down + left + right - 4 x centre)."""
+    from scipy import ndimage
+
+    return np.stack([ndimage.laplace(image[..., c], mode=mode) for c in range(image.shape[-1])], axis=-1)
+
+
+def _box_residual(image: np.ndarray) -> np.ndarray:
+    """How far each pixel is from the mean of its 3x3 neighbourhood (8 neighbours and itself), edges repeated."""
+    from scipy import ndimage
+
+    return np.stack([ndimage.uniform_filter(image[..., c], 3, mode="nearest") - image[..., c]
+                     for c in range(image.shape[-1])], axis=-1)
+
+
+def check_diffusion_fill(fn: Any) -> None:
+    """Lesson 09: ``fn(image, mask, iterations)`` fills the hole by repeated averaging of the 4 neighbours.
+
+    Judged by properties, with no reference fill: 0 iterations give the course's mean fill; after many the
+    known pixels are unchanged and the hole is harmonic (SciPy's discrete Laplacian, edges repeated, is 0 there),
+    so a linear ramp comes back exactly, and every value lies between the known pixels' extremes.
+    """
+    from course_utils import baselines
+
+    name = "diffusion_fill"
+    _require_function(fn, name)
+    params = ("image", "mask", "iterations")
+    cases = _fill_cases()
+    count = 0
+    # 0 iterations: only the starting fill, the mean colour of the known pixels.
+    image, mask, label = cases[1]
+    call = f"`{name}(image, mask, iterations=0)` on {label}"
+    got = _fill_result(_call(fn, (image, mask, 0), name, params), call, image)
+    start = baselines.inpaint(image, mask, "mean_fill")
+    if not _close(got, start, rtol=1e-5):
+        hole = np.broadcast_to(mask == 0, image.shape)
+        if np.allclose(got[~hole], image[~hole], atol=1e-6) and np.allclose(got[hole], 0, atol=1e-6):
+            hint = "the hole starts at 0 (black); start it at the mean colour of the known pixels, one per channel."
+        elif not np.allclose(got[~hole], image[~hole], atol=1e-6):
+            hint = "the known pixels (mask == 1) must stay exactly as they are."
+        else:
+            hint = ("with iterations=0 nothing is averaged yet: the hole holds the mean colour of the known pixels "
+                    "(one mean per channel, over mask == 1). Then repeat the averaging exactly `iterations` times.")
+        raise CheckFailed(f"{call} should only paste the starting fill into the hole. Hint: {hint}")
+    count += 1
+    for image, mask, label in cases:
+        iterations = 800  # holes at most 6 pixels across (10 with the border): converged to round-off by 400
+        call = f"`{name}(image, mask, iterations={iterations})` on {label}"
+        got = _fill_result(_call(fn, (image, mask, iterations), name, params), call, image)
+        problem = _fill_problem(got, image, mask)
+        if problem:
+            raise CheckFailed(f"{call}: {problem}")
+        count += 1
+    _passed(name, count)
+
+
+def _fill_result(got: Any, call: str, image: np.ndarray) -> np.ndarray:
+    value = _to_numpy(got)
+    if value is None:
+        raise CheckFailed(f"{call} returned None. Did you forget a `return` statement?")
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise CheckFailed(f"{call} returned {_show(value)}; it should return an image shaped {image.shape}.") from None
+    if array.shape != image.shape:
+        raise CheckFailed(f"{call} returned shape {array.shape}; expected the image's shape {image.shape}.")
+    if not np.all(np.isfinite(array)):
+        raise CheckFailed(f"{call} returned NaN or inf values.")
+    return array
+
+
+def _fill_problem(got: np.ndarray, image: np.ndarray, mask: np.ndarray) -> str | None:
+    """What is wrong with a converged harmonic fill ``got`` of ``image``'s hole, or None."""
+    hole = np.broadcast_to(mask == 0, image.shape)
+    known = ~hole
+    if not np.allclose(got[known], image[known], atol=1e-6):
+        changed = int(np.sum(~np.isclose(got[known], image[known], atol=1e-6)))
+        inverted = np.allclose(got[hole], image[hole], atol=1e-6)
+        return (
+            f"{changed} known values (mask == 1) changed."
+            + (" It looks like the mask is inverted: 1 = known (keep), 0 = hole (fill)." if inverted else
+               " Only the hole changes: after each averaging step put the known pixels back (or update only where "
+               "mask == 0).")
+        )
+    low, high = image[known].min(), image[known].max()
+    if got[hole].min() < low - 1e-6 or got[hole].max() > high + 1e-6:
+        return (
+            f"the hole holds values from {got[hole].min():.4f} to {got[hole].max():.4f}, outside the known pixels' "
+            f"range [{low:.4f}, {high:.4f}]. Averages of neighbours can never leave that range: replace each hole "
+            "pixel by the mean of its 4 neighbours, no more."
+        )
+    residual = np.abs(_laplacian(got, "nearest"))[hole].max()
+    if residual < 1e-4:  # converged values in [0, 1]: round-off leaves about 1e-7, float32 included
+        return None
+    if np.abs(_laplacian(got, "wrap"))[hole].max() < 1e-4:
+        return ("at the image border the neighbours wrap around to the opposite side (np.roll does that). Repeat "
+                "the border pixel instead: np.pad(..., mode='edge') before taking the neighbours.")
+    if np.abs(_laplacian(got, "constant"))[hole].max() < 1e-4:
+        return ("at the image border the missing neighbours count as 0 (black). Repeat the border pixel instead: "
+                "np.pad(..., mode='edge').")
+    if np.abs(_laplacian(got, "mirror"))[hole].max() < 1e-4:
+        return ("at the image border np.pad(..., mode='reflect') takes the pixel *behind* the border pixel as the "
+                "missing neighbour; the lesson repeats the border pixel itself: np.pad(..., mode='edge').")
+    if np.abs(_box_residual(got))[hole].max() < 1e-4:
+        return ("each hole pixel is the mean of its 3x3 neighbourhood (8 neighbours, or itself included). The "
+                "lesson's fill averages the 4 neighbours only: up, down, left and right.")
+    return (
+        f"the fill has not settled: a hole pixel differs from the mean of its 4 neighbours by up to "
+        f"{residual / 4:.3g}. Repeat the step `iterations` times (the argument), each time replacing every hole pixel "
+        "by the mean of its 4 neighbours (up, down, left, right) in the previous image."
+    )
