@@ -110,6 +110,8 @@ def make_fill(*, start="mean", pad="edge", neighbours=4, keep_known=True, fixed_
     """A diffusion fill with one part changeable into a typical mistake."""
 
     def fill(image, mask, iterations):
+        if image.ndim == 4:
+            return np.stack([fill(one, one_mask, iterations) for one, one_mask in zip(image, mask)])
         hole = np.broadcast_to((mask == 1) if invert else (mask == 0), image.shape)
         colour = image[~hole[..., 0]].mean(axis=0) if start == "mean" else np.zeros(image.shape[-1])
         filled = np.where(hole, colour, image).astype(dtype)
@@ -148,8 +150,10 @@ def gauss_seidel_fill(image, mask, iterations):
 def test_diffusion_fill_check_accepts_right_fills(capsys: pytest.CaptureFixture[str]) -> None:
     checks.check_diffusion_fill(make_fill())
     checks.check_diffusion_fill(make_fill(dtype=np.float32))
-    checks.check_diffusion_fill(gauss_seidel_fill)
-    assert capsys.readouterr().out.count("✔ diffusion_fill passes all 4 checks.") == 3
+    checks.check_diffusion_fill(lambda image, mask, n: np.stack([gauss_seidel_fill(i, m, n) for i, m in
+                                                                  zip(image, mask)]) if image.ndim == 4 else
+                                gauss_seidel_fill(image, mask, n))
+    assert capsys.readouterr().out.count("✔ diffusion_fill passes all 5 checks.") == 3
 
 
 @pytest.mark.parametrize(
@@ -167,6 +171,8 @@ def test_diffusion_fill_check_accepts_right_fills(capsys: pytest.CaptureFixture[
         (make_fill(fixed_iterations=5), "repeat the averaging exactly `iterations` times"),
         (lambda image, mask, n: make_fill()(image, mask, min(n, 5)), "has not settled"),
         (lambda image, mask, iterations: make_fill()(image, mask, iterations)[..., 0], "expected the image's shape"),
+        (lambda image, mask, n: make_fill()(image[0], mask[0], n) if image.ndim == 4 else make_fill()(image, mask, n),
+         "expected the image's shape (2, 12, 12, 3)"),
         (lambda image, mask, iterations: None, "returned None"),
         (lambda image, mask, n: np.where(mask == 0, 1.5, 1) * make_fill()(image, mask, n) if n else
          make_fill()(image, mask, n), "outside the known pixels"),

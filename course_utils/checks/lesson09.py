@@ -208,7 +208,8 @@ def _box_residual(image: np.ndarray) -> np.ndarray:
 def check_diffusion_fill(fn: Any) -> None:
     """Lesson 09: ``fn(image, mask, iterations)`` fills the hole by repeated averaging of the 4 neighbours.
 
-    Judged by properties, with no reference fill: 0 iterations give the course's mean fill; after many the
+    ``image`` is one (H, W, C) image or a batch (N, H, W, C), with a mask of one channel. Judged by properties,
+    with no reference fill: 0 iterations give the course's mean fill; after many the
     known pixels are unchanged and the hole is harmonic (SciPy's discrete Laplacian, edges repeated, is 0 there),
     so a linear ramp comes back exactly, and every value lies between the known pixels' extremes.
     """
@@ -235,13 +236,16 @@ def check_diffusion_fill(fn: Any) -> None:
                     "(one mean per channel, over mask == 1). Then repeat the averaging exactly `iterations` times.")
         raise CheckFailed(f"{call} should only paste the starting fill into the hole. Hint: {hint}")
     count += 1
-    for image, mask, label in cases:
+    batch = (np.stack([cases[1][0], cases[0][0]]), np.stack([cases[1][1], cases[0][1]]), "a batch of the two "
+             "colour images above, shape (2, 12, 12, 3)")
+    for image, mask, label in [*cases, batch]:
         iterations = 800  # holes at most 6 pixels across (10 with the border): converged to round-off by 400
         call = f"`{name}(image, mask, iterations={iterations})` on {label}"
         got = _fill_result(_call(fn, (image, mask, iterations), name, params), call, image)
-        problem = _fill_problem(got, image, mask)
-        if problem:
-            raise CheckFailed(f"{call}: {problem}")
+        for number, one in enumerate(got if got.ndim == 4 else [got]):
+            problem = _fill_problem(one, *((image[number], mask[number]) if got.ndim == 4 else (image, mask)))
+            if problem:
+                raise CheckFailed(f"{call}{f', image {number}' if got.ndim == 4 else ''}: {problem}")
         count += 1
     _passed(name, count)
 
