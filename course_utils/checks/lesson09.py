@@ -12,10 +12,25 @@ from typing import Any
 
 import numpy as np
 
-from course_utils.checks.core import _NOT_WRITTEN, CheckFailed, _call, _passed, _run_stored, _show, _to_numpy
+from course_utils.checks.core import (
+    _NOT_WRITTEN,
+    CheckFailed,
+    _call,
+    _passed,
+    _require_written,
+    _run_stored,
+    _show,
+    _to_numpy,
+)
 from course_utils.checks.stored import stored
 
-__all__ = ["check_compose", "check_diffusion_fill", "check_masked_l1", "check_psnr_from_mse"]
+__all__ = [
+    "check_compose",
+    "check_diffusion_fill",
+    "check_hole_size_experiment",
+    "check_masked_l1",
+    "check_psnr_from_mse",
+]
 
 
 def _require_function(fn: Any, name: str) -> None:
@@ -305,3 +320,77 @@ def _fill_problem(got: np.ndarray, image: np.ndarray, mask: np.ndarray) -> str |
         f"{residual / 4:.3g}. Repeat the step `iterations` times (the argument), each time replacing every hole pixel "
         "by the mean of its 4 neighbours (up, down, left, right) in the previous image."
     )
+
+
+# --------------------------------------------------------------------------- experiment: fills as the hole grows
+
+
+_FILLS = ("diffusion", "telea")
+
+
+def check_hole_size_experiment(hole_errors: Any, better_at_largest: Any, *, photos: Any, fractions: Any) -> None:
+    """Lesson 09: the mean hole L1 of the diffusion fill and Telea on centre holes of growing ``fractions``.
+
+    Telea's numbers are recomputed with the course's ``baselines.inpaint`` and ``metrics.masked_l1`` on the same
+    ``photos`` and ``masks.center_hole`` masks; the diffusion fill's must be measured (not the mean fill's, not
+    Telea's); ``better_at_largest`` must be the fill with the lower error at the largest hole, by these numbers.
+    """
+    from course_utils import baselines, masks, metrics
+
+    name = "hole_errors"
+    _require_written(hole_errors, name)
+    fractions = [float(f) for f in fractions]
+    photos = np.asarray(photos, dtype=np.float32)
+    if not isinstance(hole_errors, dict) or set(hole_errors) != set(_FILLS):
+        raise CheckFailed(f"`{name}` should be a dict with the keys {list(_FILLS)}; got {_show(hole_errors)}.")
+    measured = {}
+    for fill in _FILLS:
+        try:
+            values = np.asarray(_to_numpy(hole_errors[fill]), dtype=np.float64)
+        except (TypeError, ValueError):
+            values = None
+        if values is None or values.shape != (len(fractions),):
+            raise CheckFailed(
+                f"`{name}[{fill!r}]` should hold {len(fractions)} numbers, the mean hole L1 over the photos for each "
+                f"hole fraction {fractions}; got {_show(hole_errors[fill])}."
+            )
+        if not np.all(np.isfinite(values)) or np.any(values < 0) or np.any(values > 1):
+            raise CheckFailed(f"`{name}[{fill!r}]` = {_show(values)}: mean absolute errors of [0, 1] images lie in "
+                              "[0, 1].")
+        measured[fill] = values
+    size = photos.shape[1]
+    reference = {"telea": [], "mean_fill": []}
+    for fraction in fractions:
+        hole = masks.center_hole(len(photos), size, hole_fraction=fraction)
+        for method in reference:
+            restored = baselines.inpaint(photos, hole, method)
+            reference[method].append(float(np.mean(metrics.masked_l1(restored, photos, hole))))
+    telea, mean_fill = np.array(reference["telea"]), np.array(reference["mean_fill"])
+    if not np.allclose(measured["telea"], telea, rtol=1e-4, atol=1e-6):
+        raise CheckFailed(
+            f"`{name}['telea']` = {_show(measured['telea'])}, but Telea on these {len(photos)} photos with "
+            f"masks.center_hole(..., hole_fraction=f) gives {_show(telea)}: fill each photo set with "
+            "baselines.inpaint(photos, hole_masks, 'telea') and average metrics.masked_l1 over the photos."
+        )
+    if np.allclose(measured["diffusion"], telea, rtol=1e-6, atol=1e-9):
+        raise CheckFailed(f"`{name}['diffusion']` repeats Telea's numbers: measure your own diffusion_fill.")
+    if np.allclose(measured["diffusion"], mean_fill, rtol=1e-6, atol=1e-9):
+        raise CheckFailed(
+            f"`{name}['diffusion']` is exactly the mean fill's error {_show(mean_fill)}: the diffusion fill did not "
+            "run any averaging step. Pass a number of iterations (the exercise's fill_iterations)."
+        )
+    name = "better_at_largest"
+    _require_written(better_at_largest, name)
+    if better_at_largest not in _FILLS:
+        raise CheckFailed(f"`{name}` should be one of {list(_FILLS)}; got {_show(better_at_largest)}.")
+    largest = int(np.argmax(fractions))
+    at_largest = {fill: float(measured[fill][largest]) for fill in _FILLS}
+    supported = min(_FILLS, key=at_largest.get)
+    if better_at_largest != supported and not np.isclose(*at_largest.values(), rtol=1e-9):
+        raise CheckFailed(
+            f"`{name}` is {better_at_largest!r}, but your own numbers say otherwise: with the largest hole "
+            f"(fraction {fractions[largest]}) the diffusion fill's hole L1 is {at_largest['diffusion']:.4f} and "
+            f"Telea's {at_largest['telea']:.4f} (lower is better)."
+        )
+    print(f"✔ hole_errors and better_at_largest pass the checks: with the largest hole the {supported} fill's hole L1 "
+          f"is {at_largest[supported]:.4f}, against {at_largest[max(_FILLS, key=at_largest.get)]:.4f}.")
