@@ -191,3 +191,72 @@ def test_diffusion_fill_check_reports_an_inverted_mask_after_iterating() -> None
 
     with pytest.raises(CheckFailed, match=re.escape("the mask is inverted")):
         checks.check_diffusion_fill(fill)
+
+
+# --------------------------------------------------------------------------- the hole-size experiment
+
+
+FRACTIONS = [0.25, 0.5]
+
+
+def _photos():
+    rng = np.random.default_rng(9)
+    rows, cols = np.mgrid[0:16, 0:16] / 15.0
+    smooth = np.stack([0.2 + 0.5 * rows, 0.7 - 0.4 * cols, 0.3 + 0.2 * rows * cols], axis=-1)
+    return np.clip(smooth[None] + 0.05 * rng.normal(size=(3, 16, 16, 3)), 0, 1).astype(np.float32)
+
+
+def _measure(photos, iterations=300, fractions=FRACTIONS):
+    from course_utils import baselines, masks, metrics
+
+    fill = make_fill()
+    errors = {"diffusion": [], "telea": []}
+    for fraction in fractions:
+        hole = masks.center_hole(len(photos), photos.shape[1], hole_fraction=fraction)
+        for method, restored in [("diffusion", fill(photos, hole, iterations)),
+                                 ("telea", baselines.inpaint(photos, hole, "telea"))]:
+            errors[method].append(float(np.mean(metrics.masked_l1(restored, photos, hole))))
+    return errors
+
+
+def test_hole_size_experiment_accepts_what_the_numbers_say(capsys: pytest.CaptureFixture[str]) -> None:
+    photos = _photos()
+    errors = _measure(photos)
+    better = min(errors, key=lambda method: errors[method][-1])
+    checks.check_hole_size_experiment(errors, better, photos=photos, fractions=FRACTIONS)
+    assert f"with the largest hole the {better} fill" in capsys.readouterr().out
+    other = "telea" if better == "diffusion" else "diffusion"
+    with pytest.raises(CheckFailed, match="your own numbers say otherwise"):
+        checks.check_hole_size_experiment(errors, other, photos=photos, fractions=FRACTIONS)
+
+
+@pytest.mark.parametrize(
+    ("change", "better", "expected"),
+    [
+        (lambda e: None, "telea", "`hole_errors` is not written yet"),
+        (lambda e: e, None, "`better_at_largest` is not written yet"),
+        (lambda e: e, "biharmonic", "should be one of"),
+        (lambda e: {"diffusion": e["diffusion"]}, "telea", "should be a dict with the keys"),
+        (lambda e: {**e, "telea": e["telea"][:1]}, "telea", "should hold 2 numbers"),
+        (lambda e: {**e, "telea": [v * 1.1 for v in e["telea"]]}, "telea", "but Telea on these 3 photos"),
+        (lambda e: {**e, "diffusion": list(e["telea"])}, "telea", "repeats Telea's numbers"),
+        (lambda e: {**e, "diffusion": [np.nan, 0.1]}, "telea", "lie in [0, 1]"),
+        (lambda e: {**e, "diffusion": [2.0, 0.1]}, "telea", "lie in [0, 1]"),
+        (lambda e: {**e, "diffusion": "low"}, "telea", "should hold 2 numbers"),
+        (lambda e: {k: v[::-1] for k, v in e.items()}, "telea", "but Telea on these 3 photos"),
+    ],
+)
+def test_hole_size_experiment_rejects_mistakes(change, better, expected: str) -> None:
+    photos = _photos()
+    with pytest.raises(CheckFailed, match=re.escape(expected)):
+        checks.check_hole_size_experiment(change(_measure(photos)), better, photos=photos, fractions=FRACTIONS)
+
+
+def test_hole_size_experiment_notices_the_mean_fill() -> None:
+    photos = _photos()
+    with pytest.raises(CheckFailed, match="did not run any averaging step"):
+        checks.check_hole_size_experiment(_measure(photos, iterations=0), "telea", photos=photos, fractions=FRACTIONS)
+
+
+def test_new_checks_are_exported() -> None:
+    assert {"check_diffusion_fill", "check_hole_size_experiment"} <= set(checks.__all__)
