@@ -260,3 +260,16 @@ def test_hole_size_experiment_notices_the_mean_fill() -> None:
 
 def test_new_checks_are_exported() -> None:
     assert {"check_diffusion_fill", "check_hole_size_experiment"} <= set(checks.__all__)
+
+
+def test_psnr_check_compares_with_scikit_image(capsys: pytest.CaptureFixture[str]) -> None:
+    from skimage.metrics import peak_signal_noise_ratio
+
+    def through_scikit_image(mse, data_range=1.0):  # an image pair with exactly this MSE, scored by scikit-image
+        mse = np.asarray(mse, dtype=np.float64)
+        values = [peak_signal_noise_ratio(np.zeros(1), np.full(1, np.sqrt(m)), data_range=data_range)
+                  for m in mse.ravel()]
+        return np.reshape(values, mse.shape) if mse.ndim else values[0]
+
+    checks.check_psnr_from_mse(through_scikit_image)
+    assert "✔ psnr_from_mse passes all" in capsys.readouterr().out

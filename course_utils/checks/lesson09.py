@@ -1,9 +1,10 @@
 """Checks for lesson 09's exercises (Image restoration basics).
 
-psnr_from_mse and masked_l1: stored results (checks/data/lesson09.json, computed with NumPy in float64;
-masked_l1 tested against ``metrics.masked_l1``); compose: properties (the image where mask == 1, the fill where
-mask == 0); diffusion_fill: properties (the course's mean fill at 0 iterations; known pixels kept, SciPy's
-discrete Laplacian 0 in the hole and values within the known range after many).
+psnr_from_mse and masked_l1: stored results (checks/data/lesson09.json, computed with NumPy in float64), then
+scikit-image's ``peak_signal_noise_ratio`` and the course's ``metrics.masked_l1`` on random images; compose:
+properties (the image where mask == 1, the fill where mask == 0); diffusion_fill: properties (the course's mean
+fill at 0 iterations; known pixels kept, SciPy's discrete Laplacian 0 in the hole and values within the known
+range after many); the hole-size experiment: Telea recomputed with ``baselines.inpaint``.
 """
 
 from __future__ import annotations
@@ -81,10 +82,30 @@ def check_psnr_from_mse(fn: Any) -> None:
                     f"`{name}(0.01, 255.0)` returned {_show(got)}; expected {expected:.4f} dB. Hint: {hint}"
                 )
     count = _run_stored(fn, "lesson09", name, name=name, rtol=1e-5, atol=1e-6, check_dtype=False)
+    count += _psnr_against_scikit_image(fn, name)
     _passed(name, count)
 
 
-# --------------------------------------------------------------------------- masked L1 over the hole
+def _psnr_against_scikit_image(fn: Any, name: str) -> int:
+    """Compare ``fn(mse(a, b), data_range)`` with scikit-image's PSNR of random image pairs."""
+    from skimage.metrics import peak_signal_noise_ratio
+
+    rng = np.random.default_rng(91)
+    cases = []
+    for data_range, shape, noise in [(1.0, (8, 8, 3), 0.05), (255.0, (6, 7), 12.0), (2.0, (5, 5, 1), 0.3)]:
+        target = rng.uniform(0, data_range, size=shape)
+        restored = np.clip(target + rng.normal(0, noise, size=shape), 0, data_range)
+        cases.append((restored, target, data_range))
+    for restored, target, data_range in cases:
+        mse = float(np.mean((restored - target) ** 2))
+        expected = peak_signal_noise_ratio(target, restored, data_range=data_range)
+        got = _call(fn, (mse, data_range), name, ("mse", "data_range"))
+        if not _close(got, expected):
+            raise CheckFailed(
+                f"`{name}({mse:.6g}, {data_range})` returned {_show(got)}; scikit-image's peak_signal_noise_ratio of "
+                f"the two images this MSE comes from is {expected:.6f} dB."
+            )
+    return len(cases)
 
 
 def check_masked_l1(fn: Any) -> None:
@@ -118,10 +139,29 @@ def check_masked_l1(fn: Any) -> None:
             if _close(got, value):
                 raise CheckFailed(f"{call}; expected {_show(expected)}. Hint: {hint}")
     count = _run_stored(fn, "lesson09", name, name=name, rtol=1e-5, atol=1e-6, check_dtype=False)
+    count += _masked_l1_against_the_course(fn, name)
     _passed(name, count)
 
 
-# --------------------------------------------------------------------------- compose the output
+def _masked_l1_against_the_course(fn: Any, name: str) -> int:
+    """Compare ``fn`` with the course's ``metrics.masked_l1`` on random batches and the lesson's mask kinds."""
+    from course_utils import masks, metrics
+
+    rng = np.random.default_rng(92)
+    cases = []
+    for kind, n, size, channels in [("center", 2, 16, 3), ("boxes", 3, 16, 1), ("free_form", 2, 24, 3)]:
+        target = rng.random((n, size, size, channels)).astype(np.float32)
+        restored = rng.random((n, size, size, channels)).astype(np.float32)
+        cases.append((restored, target, masks.make_masks(kind, n, size, seed=3), kind))
+    for restored, target, mask, kind in cases:
+        expected = metrics.masked_l1(restored, target, mask)
+        got = _call(fn, (restored, target, mask), name, ("restored", "target", "mask"))
+        if not _close(got, expected):
+            raise CheckFailed(
+                f"`{name}` on {len(target)} random images of shape {target.shape[1:]} with {kind} masks returned "
+                f"{_show(got)}; the course's metrics.masked_l1 gives {_show(expected)}."
+            )
+    return len(cases)
 
 
 def check_compose(fn: Any) -> None:
