@@ -307,3 +307,78 @@ def test_mmd_rejects_mistakes_with_hints(fn, expected: str) -> None:
 
 def test_new_checks_are_exported() -> None:
     assert {"check_fid", "check_mmd2_unbiased"} <= set(checks.__all__)
+
+
+# --------------------------------------------------------------------------- the sample-size experiment
+
+
+MIXING = np.random.default_rng(5).normal(size=(6, 6)) / math.sqrt(6)  # the notebook's features
+
+
+def draw(n, seed):
+    return np.random.default_rng(seed).normal(size=(n, 6)) @ MIXING
+
+
+SIZES = [16, 32, 64]
+
+
+def run(repeats=5, draw=draw, sizes=SIZES):
+    table = {"fid": np.zeros((len(sizes), repeats)), "kid": np.zeros((len(sizes), repeats))}
+    for i, n in enumerate(sizes):
+        for r in range(repeats):
+            a, b = draw(n, 2 * r), draw(n, 2 * r + 1)
+            table["fid"][i, r] = fid(a, b)
+            table["kid"][i, r] = mmd2_unbiased(a, b)
+    return table
+
+
+def rule(table):
+    from course_utils.checks.lesson07 import _biased_scores
+
+    return _biased_scores(table)[0]
+
+
+def test_sample_size_experiment_accepts_what_the_numbers_say(capsys: pytest.CaptureFixture[str]) -> None:
+    table = run()
+    checks.check_sample_size_experiment(table, rule(table), draw=draw, sizes=SIZES)
+    checks.check_sample_size_experiment(table, tuple(reversed(rule(table))), draw=draw, sizes=SIZES)
+    assert capsys.readouterr().out.count("✔ measurements and biased pass the checks") == 2
+    assert rule(table) == ["fid"]  # FID's floor falls with N far beyond its noise; KID's mean is 0 at every N
+
+
+def test_the_rule_follows_the_numbers_not_the_metric() -> None:
+    table = run()
+    flat = {"fid": np.ones_like(table["fid"]) + np.arange(table["fid"].shape[1]) * 0.1, "kid": table["kid"]}
+    assert rule(flat) == []
+    falling = {"fid": table["fid"], "kid": table["kid"] + np.array([[5.0], [1.0], [0.0]])}
+    assert rule(falling) == ["fid", "kid"]
+
+
+def shifted_draw(n, seed):
+    return draw(n, seed + 1)
+
+
+@pytest.mark.parametrize(
+    ("table", "biased", "expected"),
+    [
+        (None, ["fid"], "`measurements` is not written yet"),
+        (run(), None, "`biased` is not written yet"),
+        (run(), ["kid"], "your own numbers support ['fid']"),
+        (run(), [], "your own numbers support ['fid']"),
+        (run(), ["fid", "kid"], "your own numbers support ['fid']"),
+        (run(), "fid", "should be a list of the scores"),
+        (run(), ["FID"], "should be a list of the scores"),
+        ({"fid": run()["fid"]}, ["fid"], "should be a dict with the keys"),
+        ({**run(), "kid": run()["kid"][:2]}, ["fid"], "one row per size (3 rows"),
+        ({**run(), "kid": run()["kid"][:, :1]}, ["fid"], "at least 2"),
+        ({**run(), "kid": run()["kid"].T}, ["fid"], "one row per size"),
+        ({**run(), "fid": -run()["fid"]}, ["fid"], "never negative"),
+        ({**run(), "kid": run()["kid"] * np.nan}, ["fid"], "NaN or inf"),
+        (run(draw=shifted_draw), ["fid"], "but the FID of draw(16, 0) against draw(16, 1)"),
+        ({**run(), "kid": run()["kid"] + 1e-3}, ["fid"], "but the KID of draw(16, 0)"),
+        ({"fid": run()["kid"], "kid": run()["fid"]}, ["fid"], "never negative"),
+    ],
+)
+def test_sample_size_experiment_rejects_mistakes(table, biased, expected: str) -> None:
+    with pytest.raises(CheckFailed, match=re.escape(expected)):
+        checks.check_sample_size_experiment(table, biased, draw=draw, sizes=SIZES)

@@ -2,7 +2,8 @@
 
 frechet_distance_1d, fid and kl_to_uniform compare with stored results (checks/data/lesson07.json, computed with
 SciPy's matrix square root and relative entropy); fid also with the course's ``evaluation.fid_from_features`` on
-random and nearly singular features; mmd2_unbiased with ``evaluation.kid_from_features`` on one subset.
+random and nearly singular features; mmd2_unbiased with ``evaluation.kid_from_features`` on one subset; the
+sample-size experiment recomputes a few of the learner's scores with ``evaluation``.
 """
 
 from __future__ import annotations
@@ -12,10 +13,25 @@ from typing import Any
 
 import numpy as np
 
-from course_utils.checks.core import _NOT_WRITTEN, CheckFailed, _call, _passed, _run_stored, _show, _to_numpy
+from course_utils.checks.core import (
+    _NOT_WRITTEN,
+    CheckFailed,
+    _call,
+    _passed,
+    _require_written,
+    _run_stored,
+    _show,
+    _to_numpy,
+)
 from course_utils.checks.stored import stored
 
-__all__ = ["check_fid", "check_frechet_distance_1d", "check_kl_to_uniform", "check_mmd2_unbiased"]
+__all__ = [
+    "check_fid",
+    "check_frechet_distance_1d",
+    "check_kl_to_uniform",
+    "check_mmd2_unbiased",
+    "check_sample_size_experiment",
+]
 
 
 def _require_function(fn: Any, name: str) -> None:
@@ -326,3 +342,92 @@ def check_mmd2_unbiased(fn: Any) -> None:
                 "three averages: within x and within y over i != j, across over all pairs.")
             )
     _passed(name, len(cases))
+
+
+# --------------------------------------------------------------------------- experiment: the bias of FID and KID
+
+
+_SCORES = ("fid", "kid")
+
+
+def _biased_scores(measurements: dict[str, np.ndarray]) -> tuple[list[str], dict[str, tuple[float, float]]]:
+    """The scores whose mean falls from the smallest to the largest N by more than 3 standard errors, and why."""
+    found, evidence = [], {}
+    for score in _SCORES:
+        small, large = measurements[score][0], measurements[score][-1]
+        gap = float(small.mean() - large.mean())
+        error = math.hypot(small.std(ddof=1) / math.sqrt(len(small)), large.std(ddof=1) / math.sqrt(len(large)))
+        evidence[score] = (gap, error)
+        if gap > 3 * error:
+            found.append(score)
+    return found, evidence
+
+
+def check_sample_size_experiment(measurements: Any, biased: Any, *, draw: Any, sizes: Any) -> None:
+    """Lesson 07: real-vs-real FID and KID at growing N, repeated, and which score is biased at small N.
+
+    ``measurements[score][i, r]`` is the score of ``draw(sizes[i], 2 r)`` against ``draw(sizes[i], 2 r + 1)``;
+    a few are recomputed with the course's ``evaluation`` functions. ``biased`` must list the scores whose mean at
+    the smallest N exceeds the mean at the largest N by more than 3 standard errors of the difference, computed
+    from these measurements.
+    """
+    from course_utils import evaluation
+
+    name = "measurements"
+    _require_written(measurements, name)
+    sizes = [int(n) for n in sizes]
+    if not isinstance(measurements, dict) or set(measurements) != set(_SCORES):
+        raise CheckFailed(f"`{name}` should be a dict with the keys {list(_SCORES)}; got {_show(measurements)}.")
+    arrays = {}
+    for score in _SCORES:
+        value = _to_numpy(measurements[score])
+        try:
+            array = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            array = None
+        if array is None or array.ndim != 2 or array.shape[0] != len(sizes) or array.shape[1] < 2:
+            raise CheckFailed(
+                f"`{name}[{score!r}]` should be an array with one row per size ({len(sizes)} rows for {sizes}) and one "
+                f"column per repeat (at least 2); got {_show(value)}."
+            )
+        if not np.all(np.isfinite(array)):
+            raise CheckFailed(f"`{name}[{score!r}]` holds NaN or inf values.")
+        arrays[score] = array
+    if arrays["fid"].shape != arrays["kid"].shape:
+        raise CheckFailed(f"`{name}['fid']` and `{name}['kid']` should have the same shape (sizes x repeats).")
+    repeats = arrays["fid"].shape[1]
+    if np.any(arrays["fid"] < -1e-9):
+        raise CheckFailed(f"`{name}['fid']` holds negative values; a Fréchet distance is never negative.")
+    for row, column in [(0, 0), (len(sizes) - 1, repeats - 1)]:
+        n = sizes[row]
+        a, b = draw(n, 2 * column), draw(n, 2 * column + 1)
+        expected = {
+            "fid": evaluation.fid_from_features(a, b),
+            "kid": evaluation.kid_from_features(a, b, subsets=1, subset_size=n)[0],
+        }
+        for score, value in expected.items():
+            got = arrays[score][row, column]
+            scale = 1e-9 * max(1.0, float(np.abs(arrays[score]).max()))
+            if not math.isclose(got, value, rel_tol=1e-5, abs_tol=scale):
+                raise CheckFailed(
+                    f"`{name}[{score!r}][{row}, {column}]` is {got!r}, but the {score.upper()} of draw({n}, "
+                    f"{2 * column}) against draw({n}, {2 * column + 1}) is {value!r}. Row i is sizes[i] = {n}; "
+                    f"column r compares draw(n, 2 r) with draw(n, 2 r + 1), using your `fid` and `mmd2_unbiased`."
+                )
+    supported, evidence = _biased_scores(arrays)
+    name = "biased"
+    _require_written(biased, name)
+    if isinstance(biased, str) or not isinstance(biased, (list, tuple, set)) or not set(biased) <= set(_SCORES):
+        raise CheckFailed(f"`{name}` should be a list of the scores among {list(_SCORES)}; got {_show(biased)}.")
+    if set(biased) != set(supported):
+        because = "; ".join(
+            f"{score.upper()} falls by {gap:.4g} ± {error:.2g} (3 standard errors: {3 * error:.3g})"
+            for score, (gap, error) in evidence.items()
+        )
+        raise CheckFailed(
+            f"`{name}` is {sorted(biased)}, but your own numbers support {sorted(supported)}: from N = {sizes[0]} to "
+            f"N = {sizes[-1]}, {because}."
+        )
+    named = ", ".join(score.upper() for score in supported) or "no score"
+    print(f"✔ measurements and biased pass the checks: by your numbers {named} "
+          f"{'are' if len(supported) > 1 else 'is'} biased at small N.")
