@@ -322,7 +322,7 @@ def draw(n, seed):
 SIZES = [16, 32, 64]
 
 
-def run(repeats=5, draw=draw, sizes=SIZES):
+def run(repeats=8, draw=draw, sizes=SIZES):
     table = {"fid": np.zeros((len(sizes), repeats)), "kid": np.zeros((len(sizes), repeats))}
     for i, n in enumerate(sizes):
         for r in range(repeats):
