@@ -2,7 +2,9 @@
 
 gradient_penalty_from_gradients: stored results (checks/data/lesson08.json, Gulrajani et al.'s penalty in
 float64, tested against the course's TensorFlow gradient norms); power_iteration_sigma: NumPy's
-``np.linalg.norm(w, 2)`` (an SVD) as the oracle.
+``np.linalg.norm(w, 2)`` (an SVD) as the oracle; gradient_penalty: critics whose gradient is known in closed
+form, and the course's ``stabilisation.gradient_penalty`` at the points the learner scored; the x * y game:
+closed forms of simultaneous and alternating steps.
 """
 
 from __future__ import annotations
