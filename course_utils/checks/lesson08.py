@@ -320,7 +320,7 @@ def check_gradient_penalty(fn: Any) -> None:
                         None)
             raise CheckFailed(
                 f"{call} returned {got!r}. Its gradient is w at every point, so the penalty is weight * "
-                f"(sqrt(||w||^2 + epsilon) - 1)^2 = {expected!r} whatever alpha is."
+                f"(sqrt(||w||^2 + epsilon) - 1)^2 = {expected:.6g} whatever alpha is."
                 + (f" Hint: {hint}" if hint else " Take each example's norm, then weight * mean((norm - 1)^2).")
             )
         count += 1
@@ -495,7 +495,7 @@ def check_bilinear_game(fn: Any) -> None:
                         else "x, y = x - lr * y, y + lr * x, both from the current point")
                 raise CheckFailed(
                     f"{call} does not follow the {_RULES[alternating]} rule ({rule}); its first step goes from "
-                    f"{tuple(np.round(path[0], 6))} to {tuple(np.round(path[1], 6))}."
+                    f"({path[0, 0]:.6g}, {path[0, 1]:.6g}) to ({path[1, 0]:.6g}, {path[1, 1]:.6g})."
                     + (f" Hint: {hint}" if hint else "")
                 )
             count += 1
