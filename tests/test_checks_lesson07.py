@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -74,7 +75,7 @@ def fid(features1, features2):
 def test_fid_accepts_the_solution(capsys: pytest.CaptureFixture[str]) -> None:
     checks.check_fid(fid)
     checks.check_fid(evaluation.fid_from_features)
-    assert capsys.readouterr().out.count("✔ fid passes all 7 checks.") == 2
+    assert capsys.readouterr().out.count("✔ fid passes all 10 checks.") == 2
 
 
 def _variant(mean=True, cov=True, two=2.0, bias=False, elementwise=False, real=True, root=False):
@@ -181,3 +182,203 @@ def test_kl_rejects_the_stub() -> None:
     for fn in (not_written, None):
         with pytest.raises(CheckFailed, match="`kl_to_uniform` is not written yet"):
             checks.check_kl_to_uniform(fn)
+
+
+# --------------------------------------------------------------------------- fid against the course's code
+
+
+def test_fid_cases_are_nearly_singular_but_not_singular() -> None:
+    import warnings
+
+    from course_utils.checks.lesson07 import _fid_cases
+
+    cases = _fid_cases()
+    smallest = []
+    for f1, f2, _ in cases:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # the course adds eps * I only to a singular product: never here
+            evaluation.fid_from_features(f1, f2)
+        smallest.append(min(np.linalg.eigvalsh(np.cov(f, rowvar=False)).min() for f in (f1, f2)))
+    assert min(smallest) < 1e-6  # nearly singular: sqrtm comes back complex, eigenvalue shortcuts break
+    assert np.iscomplexobj(scipy.linalg.sqrtm(np.cov(cases[-1][0], rowvar=False) @ np.cov(cases[-1][1], rowvar=False)))
+
+
+def fid_by_symmetric_root(features1, features2):
+    """The same distance through the symmetric form Tr((S1^(1/2) S2 S1^(1/2))^(1/2)): accepted too."""
+    s1, s2 = np.cov(features1, rowvar=False), np.cov(features2, rowvar=False)
+    root = scipy.linalg.sqrtm(s1).real
+    cross = np.trace(scipy.linalg.sqrtm(root @ s2 @ root).real)
+    return float(np.sum((features1.mean(0) - features2.mean(0)) ** 2) + np.trace(s1) + np.trace(s2) - 2 * cross)
+
+
+def test_fid_accepts_the_symmetric_form(capsys: pytest.CaptureFixture[str]) -> None:
+    checks.check_fid(fid_by_symmetric_root)
+    assert "✔ fid passes all 10 checks." in capsys.readouterr().out
+
+
+def fid_by_eigenvalues(features1, features2):
+    s1, s2 = np.cov(features1, rowvar=False), np.cov(features2, rowvar=False)
+    with np.errstate(invalid="ignore"):
+        cross = float(np.sum(np.sqrt(np.linalg.eigvals(s1 @ s2).real)))
+    return float(np.sum((features1.mean(0) - features2.mean(0)) ** 2) + np.trace(s1) + np.trace(s2) - 2 * cross)
+
+
+def fid_by_product_of_roots(features1, features2):
+    s1, s2 = np.cov(features1, rowvar=False), np.cov(features2, rowvar=False)
+    cross = np.trace(scipy.linalg.sqrtm(s1).real @ scipy.linalg.sqrtm(s2).real)
+    return float(np.sum((features1.mean(0) - features2.mean(0)) ** 2) + np.trace(s1) + np.trace(s2) - 2 * cross)
+
+
+def fid_keeping_complex(features1, features2):
+    s1, s2 = np.cov(features1, rowvar=False), np.cov(features2, rowvar=False)
+    return np.sum((features1.mean(0) - features2.mean(0)) ** 2) + np.trace(s1 + s2 - 2 * scipy.linalg.sqrtm(s1 @ s2))
+
+
+@pytest.mark.parametrize(
+    ("fn", "expected"),
+    [
+        (fid_by_eigenvalues, "returned nan"),
+        (fid_by_product_of_roots, "is not S1^(1/2) S2^(1/2)"),
+        (fid_keeping_complex, "keep the real part"),
+    ],
+)
+def test_fid_rejects_shortcuts_that_break_near_singular_covariances(fn, expected: str) -> None:
+    with pytest.raises(CheckFailed, match=re.escape(expected)):
+        checks.check_fid(fn)
+
+
+# --------------------------------------------------------------------------- mmd2_unbiased
+
+
+def mmd2_unbiased(x, y):
+    m, d = x.shape
+    k_xx, k_yy, k_xy = ((a @ b.T / d + 1) ** 3 for a, b in ((x, x), (y, y), (x, y)))
+    within = (k_xx.sum() - np.trace(k_xx) + k_yy.sum() - np.trace(k_yy)) / (m * (m - 1))
+    return float(within - 2 * k_xy.mean())
+
+
+def test_mmd_accepts_the_estimator_written_with_loops(capsys: pytest.CaptureFixture[str]) -> None:
+    def with_loops(x, y):
+        m, d = x.shape
+        k = lambda a, b: (np.dot(a, b) / d + 1) ** 3  # noqa: E731
+        within = sum(k(x[i], x[j]) + k(y[i], y[j]) for i in range(m) for j in range(m) if i != j) / (m * (m - 1))
+        return within - 2 * sum(k(x[i], y[j]) for i in range(m) for j in range(m)) / m**2
+
+    checks.check_mmd2_unbiased(mmd2_unbiased)
+    checks.check_mmd2_unbiased(with_loops)
+    checks.check_mmd2_unbiased(lambda x, y: np.float32(mmd2_unbiased(x.astype(np.float32), y.astype(np.float32))))
+    assert capsys.readouterr().out.count("✔ mmd2_unbiased passes all 3 checks.") == 3
+
+
+def _mmd_variant(*, keep_diagonal=False, divide_all=False, cross_off=False, two=2.0, scale=None, power=3):
+    def estimate(x, y):
+        m, d = x.shape
+        k = lambda a, b: (a @ b.T / (d if scale is None else scale) + 1) ** power  # noqa: E731
+        k_xx, k_yy, k_xy = k(x, x), k(y, y), k(x, y)
+        drop = 0.0 if keep_diagonal else 1.0
+        pairs = m * m if (keep_diagonal or divide_all) else m * (m - 1)
+        within = (k_xx.sum() - drop * np.trace(k_xx) + k_yy.sum() - drop * np.trace(k_yy)) / pairs
+        across = (k_xy.sum() - np.trace(k_xy)) / (m * (m - 1)) if cross_off else k_xy.mean()
+        return float(within - two * across)
+
+    return estimate
+
+
+@pytest.mark.parametrize(
+    ("fn", "expected"),
+    [
+        (not_written, "`mmd2_unbiased` is not written yet"),
+        (None, "`mmd2_unbiased` is not written yet"),
+        (_mmd_variant(keep_diagonal=True), "that is the *biased* estimate"),
+        (_mmd_variant(divide_all=True), "divide the within-set sums by m(m - 1)"),
+        (_mmd_variant(cross_off=True), "i = j included"),
+        (_mmd_variant(two=1.0), "the cross term counts twice"),
+        (_mmd_variant(scale=1.0), "divide the dot product by the number of features d"),
+        (lambda x, y: math.sqrt(abs(mmd2_unbiased(x, y))), "do not take a square root"),
+        (lambda x, y: -mmd2_unbiased(x, y), "the sign is flipped"),
+        (_mmd_variant(power=2), "Check the kernel"),
+        (lambda x, y: np.full(3, mmd2_unbiased(x, y)), "MMD^2 is one number"),
+    ],
+)
+def test_mmd_rejects_mistakes_with_hints(fn, expected: str) -> None:
+    with pytest.raises(CheckFailed, match=re.escape(expected)):
+        checks.check_mmd2_unbiased(fn)
+
+
+def test_new_checks_are_exported() -> None:
+    assert {"check_fid", "check_mmd2_unbiased"} <= set(checks.__all__)
+
+
+# --------------------------------------------------------------------------- the sample-size experiment
+
+
+MIXING = np.random.default_rng(5).normal(size=(6, 6)) / math.sqrt(6)  # the notebook's features
+
+
+def draw(n, seed):
+    return np.random.default_rng(seed).normal(size=(n, 6)) @ MIXING
+
+
+SIZES = [16, 32, 64]
+
+
+def run(repeats=8, draw=draw, sizes=SIZES):
+    table = {"fid": np.zeros((len(sizes), repeats)), "kid": np.zeros((len(sizes), repeats))}
+    for i, n in enumerate(sizes):
+        for r in range(repeats):
+            a, b = draw(n, 2 * r), draw(n, 2 * r + 1)
+            table["fid"][i, r] = fid(a, b)
+            table["kid"][i, r] = mmd2_unbiased(a, b)
+    return table
+
+
+def rule(table):
+    from course_utils.checks.lesson07 import _biased_scores
+
+    return _biased_scores(table)[0]
+
+
+def test_sample_size_experiment_accepts_what_the_numbers_say(capsys: pytest.CaptureFixture[str]) -> None:
+    table = run()
+    checks.check_sample_size_experiment(table, rule(table), draw=draw, sizes=SIZES)
+    checks.check_sample_size_experiment(table, tuple(reversed(rule(table))), draw=draw, sizes=SIZES)
+    assert capsys.readouterr().out.count("✔ measurements and biased pass the checks") == 2
+    assert rule(table) == ["fid"]  # FID's floor falls with N far beyond its noise; KID's mean is 0 at every N
+
+
+def test_the_rule_follows_the_numbers_not_the_metric() -> None:
+    table = run()
+    flat = {"fid": np.ones_like(table["fid"]) + np.arange(table["fid"].shape[1]) * 0.1, "kid": table["kid"]}
+    assert rule(flat) == []
+    falling = {"fid": table["fid"], "kid": table["kid"] + np.array([[5.0], [1.0], [0.0]])}
+    assert rule(falling) == ["fid", "kid"]
+
+
+def shifted_draw(n, seed):
+    return draw(n, seed + 1)
+
+
+@pytest.mark.parametrize(
+    ("table", "biased", "expected"),
+    [
+        (None, ["fid"], "`measurements` is not written yet"),
+        (run(), None, "`biased` is not written yet"),
+        (run(), ["kid"], "your own numbers support ['fid']"),
+        (run(), [], "your own numbers support ['fid']"),
+        (run(), ["fid", "kid"], "your own numbers support ['fid']"),
+        (run(), "fid", "should be a list of the scores"),
+        (run(), ["FID"], "should be a list of the scores"),
+        ({"fid": run()["fid"]}, ["fid"], "should be a dict with the keys"),
+        ({**run(), "kid": run()["kid"][:2]}, ["fid"], "one row per size (3 rows"),
+        ({**run(), "kid": run()["kid"][:, :1]}, ["fid"], "at least 2"),
+        ({**run(), "kid": run()["kid"].T}, ["fid"], "one row per size"),
+        ({**run(), "fid": -run()["fid"]}, ["fid"], "never negative"),
+        ({**run(), "kid": run()["kid"] * np.nan}, ["fid"], "NaN or inf"),
+        (run(draw=shifted_draw), ["fid"], "but the FID of draw(16, 0) against draw(16, 1)"),
+        ({**run(), "kid": run()["kid"] + 1e-3}, ["fid"], "but the KID of draw(16, 0)"),
+        ({"fid": run()["kid"], "kid": run()["fid"]}, ["fid"], "never negative"),
+    ],
+)
+def test_sample_size_experiment_rejects_mistakes(table, biased, expected: str) -> None:
+    with pytest.raises(CheckFailed, match=re.escape(expected)):
+        checks.check_sample_size_experiment(table, biased, draw=draw, sizes=SIZES)
