@@ -243,46 +243,17 @@ def check_alternating_step(fn: Any) -> None:
     _passed(name, 2)
 
 
-# --------------------------------------------------------------------------- experiment: the two losses against a strong D
-
-
-def _curves(results: Any, length: int, what: str, keys: tuple[str, ...]) -> dict[str, np.ndarray]:
-    """The learner's {name: list of numbers} as float64 arrays of ``length`` finite numbers each, or CheckFailed."""
-    if results is None:
-        raise CheckFailed(f"`{what}` is not written yet: replace `None` in the exercise cell with your measurements.")
-    if not isinstance(results, dict) or set(results) != set(keys):
-        raise CheckFailed(f"`{what}` should be a dict with the keys {list(keys)}, one list of measurements per "
-                          f"run; got {_show(results)}.")
-    out = {}
-    for key in keys:
-        try:
-            array = np.asarray([float(np.asarray(_to_numpy(v)).reshape(())) for v in results[key]], dtype=np.float64)
-        except (TypeError, ValueError):
-            raise CheckFailed(f"`{what}[{key!r}]` should be a list of numbers, one per step; got "
-                              f"{_show(results[key])}.") from None
-        if array.shape != (length,):
-            raise CheckFailed(f"`{what}[{key!r}]` holds {array.size} numbers; expected {length} (one per step, "
-                              "as the exercise says).")
-        if not np.all(np.isfinite(array)):
-            raise CheckFailed(f"`{what}[{key!r}]` holds NaN or inf values: the run diverged, or a log of 0 was taken.")
-        out[key] = array
-    return out
-
-
-def _check_choice(conclusion: Any, choices: tuple[str, ...], name: str) -> str:
-    if conclusion is None:
-        raise CheckFailed(f"`{name}` is not written yet: replace `None` with one of {list(choices)}.")
-    if not isinstance(conclusion, str) or conclusion not in choices:
-        raise CheckFailed(f"`{name}` should be one of {list(choices)}; got {_show(conclusion)}.")
-    return conclusion
+# --------------------------------------------------------------------------- experiment: a strong D
 
 
 def check_loss_experiment(distances: Any, conclusion: Any, *, g_steps: int) -> None:
     """Lesson 04's experiment: ``distances[loss]`` holds |mean of G's samples − data mean| before and after each of
     ``g_steps`` steps, from the same start for both losses; ``conclusion`` names the loss that ended nearer."""
+    from course_utils.checks import steps
+
     losses = ("saturating", "non-saturating")
-    curves = _curves(distances, g_steps + 1, "distances", losses)
-    answer = _check_choice(conclusion, losses, "conclusion")
+    curves = steps.curves(distances, g_steps + 1, "distances", losses)
+    answer = steps.choice(conclusion, losses, "conclusion")
     sat, ns = curves["saturating"], curves["non-saturating"]
     if np.any(sat < 0) or np.any(ns < 0):
         raise CheckFailed("`distances` holds negative numbers; a distance is |mean of the samples - data mean| >= 0.")

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from course_utils.checks.core import CheckFailed
+from course_utils.checks.core import CheckFailed, _show, _to_numpy
 
 __all__: list[str] = []  # nothing here is for the notebooks
 
@@ -131,7 +131,47 @@ def diagnose(
     # 3. the losses it reports
     for label, value, expected in (("d_loss", got.d_loss, right.d_loss), ("g_loss", got.g_loss, right.g_loss)):
         if not np.isclose(value, expected, rtol=1e-4, atol=1e-5):
-            hint = " Is its sign flipped?" if np.isclose(value, -expected, rtol=1e-4, atol=1e-5) else (
-                " Return the loss each network was updated with, computed before its own update.")
+            if label == "g_loss" and np.isclose(value, reference(build, real, d_noise, g_noise, loss=other).g_loss,
+                                                rtol=1e-4, atol=1e-5):
+                hint = f" That is the {other} loss's value: return the loss the generator was updated with."
+            elif np.isclose(value, -expected, rtol=1e-4, atol=1e-5):
+                hint = " Is its sign flipped?"
+            else:
+                hint = " Return the loss each network was updated with, computed before its own update."
             raise CheckFailed(f"{what}: the updates are right, but {label} is {value:.6g}; the course's step "
                               f"gives {expected:.6g}.{hint}")
+
+
+# --------------------------------------------------------------------------- experiments
+
+
+def curves(results: Any, length: int, what: str, keys: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """The learner's {name: list of numbers} as float64 arrays of ``length`` finite numbers each, or CheckFailed."""
+    if results is None:
+        raise CheckFailed(f"`{what}` is not written yet: replace `None` in the exercise cell with your measurements.")
+    if not isinstance(results, dict) or set(results) != set(keys):
+        raise CheckFailed(f"`{what}` should be a dict with the keys {list(keys)}, one list of measurements per "
+                          f"run; got {_show(results)}.")
+    out = {}
+    for key in keys:
+        try:
+            array = np.asarray([float(np.asarray(_to_numpy(v)).reshape(())) for v in results[key]], dtype=np.float64)
+        except (TypeError, ValueError):
+            raise CheckFailed(f"`{what}[{key!r}]` should be a list of numbers, one per step; got "
+                              f"{_show(results[key])}.") from None
+        if array.shape != (length,):
+            raise CheckFailed(f"`{what}[{key!r}]` holds {array.size} numbers; expected {length} (one per step, "
+                              "as the exercise says).")
+        if not np.all(np.isfinite(array)):
+            raise CheckFailed(f"`{what}[{key!r}]` holds NaN or inf values: the run diverged, or a log of 0 was taken.")
+        out[key] = array
+    return out
+
+
+def choice(conclusion: Any, choices: tuple[str, ...], name: str) -> str:
+    """The learner's conclusion, one of ``choices``, or CheckFailed."""
+    if conclusion is None:
+        raise CheckFailed(f"`{name}` is not written yet: replace `None` with one of {list(choices)}.")
+    if not isinstance(conclusion, str) or conclusion not in choices:
+        raise CheckFailed(f"`{name}` should be one of {list(choices)}; got {_show(conclusion)}.")
+    return conclusion
