@@ -234,3 +234,57 @@ def test_dcgan_discriminator_accepts_a_right_answer(capsys):
 def test_dcgan_discriminator_rejects_mistakes(answer, message):
     with pytest.raises(CheckFailed, match=message):
         checks.check_dcgan_discriminator(answer)
+
+
+# --------------------------------------------------------------------------- the broken step, repaired
+
+
+def make_step_factory(*, inference=False, fake_label=False, real_on_fakes=False, alternating=False, swap=False):
+    """A simultaneous DCGAN step factory with the chosen bugs (none: a right repair)."""
+
+    def factory(generator, discriminator, g_optimizer, d_optimizer):
+        bce = keras.losses.BinaryCrossentropy(from_logits=True)
+
+        def step(images, noise):
+            with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+                fakes = generator(noise, training=not inference)
+                real_out, fake_out = discriminator(images, training=True), discriminator(fakes, training=True)
+                g_loss = bce(tf.zeros_like(fake_out) if fake_label else tf.ones_like(fake_out), fake_out)
+                d_loss = bce(tf.ones_like(real_out), fake_out if real_on_fakes else real_out) + bce(
+                    tf.zeros_like(fake_out), fake_out)
+            d_grads = d_tape.gradient(d_loss, discriminator.trainable_variables)
+            d_optimizer.apply_gradients(zip(d_grads, discriminator.trainable_variables))
+            if alternating:
+                with tf.GradientTape() as g_tape:
+                    logits = discriminator(generator(noise, training=True), training=True)
+                    g_loss = bce(tf.ones_like(logits), logits)
+            g_grads = g_tape.gradient(g_loss, generator.trainable_variables)
+            g_optimizer.apply_gradients(zip(g_grads, generator.trainable_variables))
+            return (d_loss, g_loss) if swap else (g_loss, d_loss)
+
+        return step
+
+    return factory
+
+
+def test_repaired_step_accepts_a_right_repair(capsys):
+    checks.check_repaired_step(make_step_factory())
+    checks.check_repaired_step(lambda *a: tf.function(make_step_factory()(*a)))
+    assert capsys.readouterr().out.count("✔ make_repaired_step passes the check.") == 2
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        (None, "not written yet"),
+        (not_written, "not written yet"),
+        (make_step_factory(inference=True, fake_label=True, real_on_fakes=True), "training=False"),
+        (make_step_factory(fake_label=True, real_on_fakes=True), "computed on fake_logits"),
+        (make_step_factory(fake_label=True), "compares fake_logits with zeros"),
+        (make_step_factory(alternating=True), "alternating"),
+        (make_step_factory(swap=True), "\\(g_loss, d_loss\\)"),
+    ],
+)
+def test_repaired_step_names_the_first_bug_left(answer, message):
+    with pytest.raises(CheckFailed, match=message):
+        checks.check_repaired_step(answer)

@@ -21,6 +21,7 @@ __all__ = [
     "check_dcgan_generator",
     "check_discriminator_loss",
     "check_generator_output_side",
+    "check_repaired_step",
 ]
 
 
@@ -364,3 +365,100 @@ def check_dcgan_discriminator(fn: Any) -> None:
             raise CheckFailed(f"{call} has {model.count_params():,} parameters; the lesson's discriminator has "
                               f"{expected:,}. Compare model.summary() with the layers listed in the exercise.")
     _passed(name, 2)
+
+
+# --------------------------------------------------------------------------- the second broken train step, repaired
+
+
+def _dcgan_pair(seed: int) -> Any:
+    """A builder of identical small DCGAN networks (12x12 grey images, Glorot weights, no dropout)."""
+    from course_utils import gan
+
+    def build() -> tuple[Any, Any]:
+        generator = gan.build_generator(latent_dim=6, width=4, image_shape=(12, 12, 1), init_std=None, seed=seed)
+        discriminator = gan.build_discriminator(width=4, image_shape=(12, 12, 1), init_std=None, dropout=0.0,
+                                                seed=seed + 1)
+        return generator, discriminator
+
+    return build
+
+
+def _real_term_on_fakes(build: Any, noise: Any) -> np.ndarray:
+    """How far D moves when its loss compares the *fake* logits with both labels (a catalogued mistake)."""
+    import tensorflow as tf
+
+    from course_utils.checks import steps
+
+    generator, discriminator = build()
+    before = steps.weights(discriminator)
+    with tf.GradientTape() as tape:
+        fake_logits = discriminator(generator(noise, training=True), training=True)
+        wrong = tf.reduce_mean(tf.nn.softplus(-fake_logits)) + tf.reduce_mean(tf.nn.softplus(fake_logits))
+    variables = discriminator.trainable_variables
+    steps.sgd().apply_gradients(zip(tape.gradient(wrong, variables), variables))
+    return steps.delta(discriminator, before)
+
+
+def check_repaired_step(fn: Any) -> None:
+    """Lesson 05: ``fn(generator, discriminator, g_optimizer, d_optimizer)`` returns ``step(images, noise)`` that
+    updates both networks simultaneously from one forward pass and returns (g_loss, d_loss), as the lesson's fixed
+    step; the check reports the first bug of the exercise's broken step still there."""
+    from course_utils.checks import steps
+
+    name = "make_repaired_step"
+    _require_function(fn, name)
+    build = _dcgan_pair(seed=3)
+    rng = np.random.default_rng(3)
+    images = rng.uniform(-1.0, 1.0, (6, 12, 12, 1)).astype(np.float32)
+    noise = rng.standard_normal((6, 6)).astype(np.float32)
+    generator, discriminator = build()
+    g_before, d_before = steps.weights(generator), steps.weights(discriminator)
+    params = ("generator", "discriminator", "g_optimizer", "d_optimizer")
+    step = _call(fn, (generator, discriminator, steps.sgd(), steps.sgd()), name, params)
+    if not callable(step):
+        raise CheckFailed(f"`{name}(...)` returned {_show(step)}; it should return the train step function.")
+    out = _call(step, (images, noise), "the repaired step", ("images", "noise"))
+    if not isinstance(out, (tuple, list)) or len(out) != 2:
+        raise CheckFailed(f"The repaired step returned {_show(out)}; it should return (g_loss, d_loss).")
+    losses = [np.asarray(_to_numpy(v)) for v in out]
+    if any(not np.issubdtype(v.dtype, np.number) or v.size != 1 for v in losses):
+        raise CheckFailed(f"The repaired step returned {_show(out)}; g_loss and d_loss should be one number each.")
+    g_loss, d_loss = (float(v.reshape(())) for v in losses)
+    moving = [layer.moving_mean for layer in generator.layers if type(layer).__name__ == "BatchNormalization"]
+    if moving and all(np.allclose(np.asarray(w.numpy()), 0.0) for w in moving):
+        raise CheckFailed("Bug still there: the generator runs with training=False inside the train step, so batch "
+                          "norm uses its (untrained) running statistics instead of the batch's, and never updates "
+                          "them. Call the networks with training=True while training.")
+    d_delta, g_delta = steps.delta(discriminator, d_before), steps.delta(generator, g_before)
+    right = steps.reference(build, images, noise, noise, loss="non-saturating")  # D's update is the same
+    frozen = steps.reference(build, images, noise, noise, loss="non-saturating", d_learning_rate=0.0)
+    if not steps.close(d_delta, right.d_delta):
+        if steps.close(d_delta, _real_term_on_fakes(build, noise)):
+            hint = ("Bug still there: the 'real' term of the discriminator's loss is computed on fake_logits. "
+                    "Compare real_logits with ones and fake_logits with zeros.")
+        elif np.allclose(d_delta, 0.0, atol=1e-12):
+            hint = "The discriminator did not move: apply d_optimizer to d_grads and D's variables."
+        else:
+            hint = ("The discriminator's update differs from the lesson's fixed step: its loss is the mean BCE of the "
+                    "real logits against 1 plus the mean BCE of the fake logits against 0, its gradients are taken "
+                    "with d_tape with respect to discriminator.trainable_variables, and d_optimizer applies them.")
+        raise CheckFailed(hint)
+    if not steps.close(g_delta, frozen.g_delta):
+        saturating = steps.reference(build, images, noise, noise, loss="saturating", d_learning_rate=0.0)
+        if steps.close(g_delta, -saturating.g_delta):
+            hint = ("Bug still there: the generator's loss compares fake_logits with zeros, which trains G to make "
+                    "D say 'fake'. The generator wants D to say 'real': use tf.ones_like(fake_logits).")
+        elif steps.close(g_delta, right.g_delta):
+            hint = ("The generator was updated against the discriminator after its update (an alternating step). "
+                    "This exercise repairs the simultaneous step: both gradients come from the one forward pass.")
+        elif np.allclose(g_delta, 0.0, atol=1e-12):
+            hint = "The generator did not move: apply g_optimizer to g_grads and G's variables."
+        else:
+            hint = ("The generator's update differs from the lesson's fixed step: its loss is the BCE of the fake "
+                    "logits against 1, differentiated with g_tape with respect to generator.trainable_variables.")
+        raise CheckFailed(hint)
+    for label, value, expected in (("g_loss", g_loss, frozen.g_loss), ("d_loss", d_loss, right.d_loss)):
+        if not np.isclose(value, expected, rtol=1e-4, atol=1e-5):
+            raise CheckFailed(f"Both updates are right, but the step returns {label} = {value:.6g}; the lesson's "
+                              f"fixed step gives {expected:.6g}. Return (g_loss, d_loss) in that order.")
+    _passed(name, 1)

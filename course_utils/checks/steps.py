@@ -70,7 +70,7 @@ def reference(
     return StepResult(delta(discriminator, d_before), delta(generator, g_before), float(d_loss), float(g_loss))
 
 
-def _close(got: np.ndarray, expected: np.ndarray) -> bool:
+def close(got: np.ndarray, expected: np.ndarray) -> bool:
     """Deltas agree to float32 rounding (relative to the largest move), whatever the loss was written with."""
     scale = float(np.max(np.abs(expected))) if expected.size else 0.0
     return got.shape == expected.shape and bool(np.allclose(got, expected, rtol=1e-3, atol=1e-3 * scale + 1e-7))
@@ -91,15 +91,15 @@ def diagnose(
     other = "saturating" if loss == "non-saturating" else "non-saturating"
     right = reference(build, real, d_noise, g_noise, loss=loss)
     # 1. the discriminator's update
-    if not _close(got.d_delta, right.d_delta):
+    if not close(got.d_delta, right.d_delta):
         if np.allclose(got.d_delta, 0.0, atol=1e-12):
             hint = ("the discriminator's weights did not move. Apply d_optimizer to the gradients of the "
                     "discriminator's loss with respect to discriminator.trainable_variables.")
-        elif _close(got.d_delta, -right.d_delta):
+        elif close(got.d_delta, -right.d_delta):
             hint = ("the discriminator moved the wrong way: it must *ascend* V, that is minimise its cross-entropy "
                     "mean softplus(-real_logits) + mean softplus(fake_logits) (labels 1 for real, 0 for fake). "
                     "Is a sign flipped, or are the labels swapped?")
-        elif _close(got.d_delta, reference(build, real, g_noise, d_noise, loss=loss).d_delta):
+        elif close(got.d_delta, reference(build, real, g_noise, d_noise, loss=loss).d_delta):
             hint = "the discriminator's step made its fakes from g_noise; use d_noise there (g_noise is for G's step)."
         else:
             hint = ("check the discriminator's loss: the mean (not the sum) of the cross-entropy of the real logits "
@@ -107,21 +107,21 @@ def diagnose(
                     "and only the discriminator's variables updated by d_optimizer.")
         raise CheckFailed(f"{what}: the discriminator's update differs from the course's step. Hint: {hint}")
     # 2. the generator's update
-    if not _close(got.g_delta, right.g_delta):
+    if not close(got.g_delta, right.g_delta):
         if np.allclose(got.g_delta, 0.0, atol=1e-12):
             hint = ("the generator's weights did not move. Apply g_optimizer to the gradients of the generator's "
                     "loss with respect to generator.trainable_variables.")
-        elif _close(got.g_delta, -right.g_delta):
+        elif close(got.g_delta, -right.g_delta):
             hint = "the generator moved the wrong way: it must *minimise* its loss. Is a sign flipped?"
-        elif _close(got.g_delta, reference(build, real, d_noise, g_noise, loss=other).g_delta):
+        elif close(got.g_delta, reference(build, real, d_noise, g_noise, loss=other).g_delta):
             hint = (f"that is the {other} loss; with saturating={loss == 'saturating'} the generator minimises "
                     + ("mean log(1 - D(G(z))) = -mean softplus(fake_logits)." if loss == "saturating"
                        else "mean -log D(G(z)) = mean softplus(-fake_logits)."))
-        elif _close(got.g_delta, reference(build, real, d_noise, g_noise, loss=loss, d_learning_rate=0.0).g_delta):
+        elif close(got.g_delta, reference(build, real, d_noise, g_noise, loss=loss, d_learning_rate=0.0).g_delta):
             hint = ("the generator's loss was computed with the discriminator *before* its update (a simultaneous "
                     "step). In the alternating step, run the discriminator again on G(g_noise) in a second tape, "
                     "after d_optimizer.apply_gradients.")
-        elif _close(got.g_delta, reference(build, real, d_noise, d_noise, loss=loss).g_delta):
+        elif close(got.g_delta, reference(build, real, d_noise, d_noise, loss=loss).g_delta):
             hint = "the generator's step reused d_noise; draw its fakes from g_noise."
         else:
             hint = ("check the generator's loss (the mean over the batch, from the logits of the updated "
