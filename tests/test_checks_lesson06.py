@@ -168,28 +168,45 @@ def test_alternating_train_step_rejects_mistakes(answer, message: str) -> None:
 # --------------------------------------------------------------------------- the saturating-loss experiment
 
 
+def losses_for(d_fake, spread=0.0):
+    """Generator losses that fit the d_fake curves (every logit equal, so Jensen's bound holds with equality)."""
+    return {"saturating": [float(np.log1p(-d)) - spread for d in d_fake["saturating"]],
+            "non-saturating": [float(-np.log(d)) + spread for d in d_fake["non-saturating"]]}
+
+
 def test_saturating_experiment_accepts_a_conclusion_that_follows_the_numbers(capsys) -> None:
     low, high = [0.5, 0.3, 0.1, 0.05], [0.5, 0.4, 0.35, 0.3]
-    checks.check_saturating_experiment({"saturating": low, "non-saturating": high}, "non-saturating", steps=4)
-    checks.check_saturating_experiment({"saturating": high, "non-saturating": low}, "saturating", steps=4)
-    near = [0.5, 0.3, 0.2, 0.2]
-    checks.check_saturating_experiment({"saturating": near, "non-saturating": [0.5, 0.4, 0.2, 0.2]}, "saturating",
-                                       steps=4)
-    assert capsys.readouterr().out.count("✔ conclusion follows") == 3
+    for d_fake, answer in (({"saturating": low, "non-saturating": high}, "non-saturating"),
+                           ({"saturating": high, "non-saturating": low}, "saturating"),
+                           ({"saturating": [0.5, 0.3, 0.2, 0.2], "non-saturating": [0.5, 0.4, 0.2, 0.2]}, "saturating"),
+                           ({"saturating": high, "non-saturating": high}, "saturating")):
+        checks.check_saturating_experiment(d_fake, losses_for(d_fake, spread=0.01), answer, steps=4)
+    assert capsys.readouterr().out.count("✔ conclusion follows") == 4
+
+
+GOOD = {"saturating": [0.5, 0.3, 0.1, 0.05], "non-saturating": [0.5, 0.4, 0.3, 0.3]}
 
 
 @pytest.mark.parametrize(
-    ("d_fake", "conclusion", "message"),
+    ("d_fake", "g_losses", "conclusion", "message"),
     [
-        (None, None, "not written yet"),
-        ({"saturating": [0.5, 0.3, 0.1, 0.05], "non-saturating": [0.5, 0.4, 0.3, 0.3]}, None, "not written yet"),
-        ({"saturating": [0.5, 0.3, 0.1], "non-saturating": [0.5, 0.4, 0.3, 0.3]}, "saturating", "expected 4"),
-        ({"saturating": [0.5, 3.0, 0.1, 0.05], "non-saturating": [0.5, 0.4, 0.3, 0.3]}, "saturating", "probability"),
-        ({"saturating": [0.4, 0.3, 0.1, 0.05], "non-saturating": [0.5, 0.4, 0.3, 0.3]}, "saturating", "first step"),
-        ({"saturating": [0.5, 0.4, 0.3, 0.3], "non-saturating": [0.5, 0.4, 0.3, 0.3]}, "saturating", "same numbers"),
-        ({"saturating": [0.5, 0.3, 0.1, 0.05], "non-saturating": [0.5, 0.4, 0.3, 0.3]}, "saturating", "otherwise"),
+        (None, None, None, "not written yet"),
+        (GOOD, losses_for(GOOD), None, "not written yet"),
+        (GOOD, None, "saturating", "not written yet"),
+        ({"saturating": [0.5, 0.3, 0.1], "non-saturating": GOOD["non-saturating"]}, losses_for(GOOD), "saturating",
+         "expected 4"),
+        ({"saturating": [0.5, 3.0, 0.1, 0.05], "non-saturating": GOOD["non-saturating"]}, losses_for(GOOD),
+         "saturating", "probability"),
+        (GOOD, {"saturating": losses_for(GOOD)["non-saturating"], "non-saturating": losses_for(GOOD)["saturating"]},
+         "non-saturating", "wrong signs"),
+        (GOOD, {"saturating": [-0.1] * 4, "non-saturating": [0.1] * 4}, "non-saturating", "do not belong together"),
+        ({"saturating": [0.4, 0.3, 0.1, 0.05], "non-saturating": GOOD["non-saturating"]},
+         losses_for({"saturating": [0.4, 0.3, 0.1, 0.05], "non-saturating": GOOD["non-saturating"]}), "saturating",
+         "first step"),
+        (GOOD, losses_for(GOOD), "saturating", "otherwise"),
     ],
 )
-def test_saturating_experiment_rejects_runs_that_do_not_support_the_conclusion(d_fake, conclusion, message) -> None:
+def test_saturating_experiment_rejects_runs_that_do_not_support_the_conclusion(d_fake, g_losses, conclusion,
+                                                                               message) -> None:
     with pytest.raises(CheckFailed, match=message):
-        checks.check_saturating_experiment(d_fake, conclusion, steps=4)
+        checks.check_saturating_experiment(d_fake, g_losses, conclusion, steps=4)

@@ -16,6 +16,7 @@ import numpy as np
 
 from course_utils.checks.core import _NOT_WRITTEN, CheckFailed, _call, _passed, _show, _to_numpy
 from course_utils.checks.stored import stored
+from course_utils.runtime import native_stderr_silenced
 
 __all__ = ["check_alternating_train_step", "check_fixed_noise", "check_saturating_experiment", "check_training_steps"]
 
@@ -176,7 +177,8 @@ def check_alternating_train_step(fn: Any) -> None:
         if not hasattr(step, "get_concrete_function"):
             raise CheckFailed(f"{call} returned a plain Python function; decorate the step with @tf.function so "
                               "that TensorFlow traces it once into a graph.")
-        out = _call(step, (real, d_noise, g_noise), "the train step", ("real_images", "d_noise", "g_noise"))
+        with native_stderr_silenced():  # a harmless C++ message of TensorFlow's graph optimizer
+            out = _call(step, (real, d_noise, g_noise), "the train step", ("real_images", "d_noise", "g_noise"))
         if not isinstance(out, dict) or set(out) != set(_STEP_KEYS):
             raise CheckFailed(f"The train step returned {_show(out)}; it should return a dict with the keys "
                               f"{list(_STEP_KEYS)}.")
@@ -209,27 +211,43 @@ def check_alternating_train_step(fn: Any) -> None:
 # --------------------------------------------------------------------------- experiment: the saturating loss in a DCGAN
 
 
-def check_saturating_experiment(d_fake: Any, conclusion: Any, *, steps: int) -> None:
-    """Lesson 06's experiment: ``d_fake[loss]`` holds mean D(G(z)) at each of ``steps`` steps of two runs from the
-    same start; ``conclusion`` names the loss whose generator fooled D more over the second half."""
+def check_saturating_experiment(d_fake: Any, g_losses: Any, conclusion: Any, *, steps: int) -> None:
+    """Lesson 06's experiment: ``d_fake[loss]`` and ``g_losses[loss]`` hold mean D(G(z)) and the generator's loss at
+    each of ``steps`` steps of two runs from the same start; ``conclusion`` names the loss whose generator fooled D
+    more over the second half."""
     from course_utils.checks import steps as step_checks
 
     losses = ("saturating", "non-saturating")
     curves = step_checks.curves(d_fake, steps, "d_fake", losses)
+    g_curves = step_checks.curves(g_losses, steps, "g_losses", losses)
     answer = step_checks.choice(conclusion, losses, "conclusion")
     sat, ns = curves["saturating"], curves["non-saturating"]
     if np.any((sat < 0) | (sat > 1)) or np.any((ns < 0) | (ns > 1)):
         raise CheckFailed("`d_fake` holds values outside [0, 1]; D(G(z)) is a probability: apply tf.sigmoid to the "
                           "logits before averaging.")
+    if np.any(g_curves["saturating"] >= 0) or np.any(g_curves["non-saturating"] <= 0):
+        raise CheckFailed(
+            "The generator's losses have the wrong signs for their runs: the saturating loss mean log(1 - D(G(z))) "
+            "is always negative, the non-saturating mean -log D(G(z)) always positive. Did each run build its step "
+            "with its own loss (saturating=True for one, False for the other), and are the lists under the right keys?"
+        )
+    # Jensen's inequality ties each step's loss to its d_fake: mean -log D >= -log mean D, mean log(1 - D) <=
+    # log(1 - mean D). Numbers from another step, another run or another batch break it.
+    tol = 1e-4
+    with np.errstate(divide="ignore"):  # D(G(z)) may round to 0 or 1: the bound is then infinite and holds
+        ns_low, sat_high = -np.log(ns), np.log1p(-sat)
+    if np.any(g_curves["non-saturating"] < ns_low - tol) or np.any(g_curves["saturating"] > sat_high + tol):
+        raise CheckFailed(
+            "`g_losses` and `d_fake` do not belong together: at every step mean -log D(G(z)) >= -log mean D(G(z)) "
+            "(and mean log(1 - D) <= log(1 - mean D)), where both come from the same logits. Record the g_loss and "
+            "d_fake that the same call of your step returned."
+        )
     if not np.isclose(sat[0], ns[0], rtol=1e-4, atol=1e-5):
         raise CheckFailed(
             f"The two runs differ already at the first step (D(G(z)) = {sat[0]:.5g} and {ns[0]:.5g}), where only the "
             "discriminator has moved and the generator's loss has not yet acted. Start both runs from the same "
             "weights (seeded builds), the same batches and the same noise, so that the loss is the only difference."
         )
-    if np.allclose(sat, ns, rtol=0.0, atol=1e-9):
-        raise CheckFailed("The two runs give exactly the same numbers: did each run build its step with its own "
-                          "loss (saturating=True for one, False for the other)?")
     half = steps // 2
     late_sat, late_ns = float(sat[half:].mean()), float(ns[half:].mean())
     fooled_more = "saturating" if late_sat > late_ns else "non-saturating"
