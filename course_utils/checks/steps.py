@@ -1,4 +1,4 @@
-"""What the GAN train-step checks share: run a step from known weights and say which part went wrong (lessons 04, 06).
+"""What the GAN train-step checks share: run a step from known weights and say which part went wrong (lessons 04-06).
 
 A check builds the same generator and discriminator twice (a seed fixes their weights), runs the learner's step
 on one copy and the course's ``toygan.alternating_step`` on the other, with the same real batch and noise and
