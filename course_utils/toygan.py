@@ -26,6 +26,7 @@ __all__ = [
     "SnapshotScrubber",
     "Snapshot",
     "ToyRun",
+    "alternating_step",
     "build_toy_discriminator",
     "build_toy_generator",
     "discriminator_loss",
@@ -263,6 +264,36 @@ def build_toy_discriminator(width: int = 32, seed: int = 0) -> keras.Model:
 # --------------------------------------------------------------------------- training
 
 
+def alternating_step(
+    generator: Any,
+    discriminator: Any,
+    g_optimizer: Any,
+    d_optimizer: Any,
+    real: Any,
+    d_noise: Any,
+    g_noise: Any,
+    *,
+    loss: str = "non-saturating",
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """One step of Goodfellow et al.'s Algorithm 1: D ascends V on ``real`` and G(d_noise), then G descends
+    its loss on G(g_noise) against the updated D; returns (d_loss, g_loss), each before its own update;
+    lesson 04 (lesson 06 checks the DCGAN version with it).
+
+    Works eagerly and inside a ``tf.function``, for any generator and discriminator that returns logits.
+    """
+    check_choice("loss", loss, GENERATOR_LOSSES)
+    with tf.GradientTape() as tape:  # 1. the discriminator ascends V (descends its cross-entropy)
+        fake = generator(d_noise, training=True)
+        d_loss = discriminator_loss(discriminator(real, training=True), discriminator(fake, training=True))
+    d_variables = discriminator.trainable_variables
+    d_optimizer.apply_gradients(zip(tape.gradient(d_loss, d_variables), d_variables))
+    with tf.GradientTape() as tape:  # 2. the generator descends its loss, against the discriminator just updated
+        g_loss = generator_loss(discriminator(generator(g_noise, training=True), training=True), loss)
+    g_variables = generator.trainable_variables
+    g_optimizer.apply_gradients(zip(tape.gradient(g_loss, g_variables), g_variables))
+    return d_loss, g_loss
+
+
 @dataclass
 class Snapshot:
     """What the toy GAN looked like at one training step; lesson 04."""
@@ -330,18 +361,9 @@ def train_toy_gan(
     def train_step() -> tuple[tf.Tensor, tf.Tensor]:
         which = tf.random.stateless_categorical(log_w, batch_size, seed=rng.make_seeds(1)[:, 0])[0]
         real = tf.gather(means, which) + tf.gather(stds, which) * rng.normal((batch_size,))
-        real = real[:, None]
-        with tf.GradientTape() as tape:  # 1. the discriminator ascends V
-            fake = generator(rng.normal((batch_size, latent_dim)), training=True)
-            d_loss = discriminator_loss(discriminator(real, training=True), discriminator(fake, training=True))
-        d_opt.apply_gradients(zip(tape.gradient(d_loss, discriminator.trainable_variables),
-                                  discriminator.trainable_variables))
-        with tf.GradientTape() as tape:  # 2. the generator descends its loss
-            fake = generator(rng.normal((batch_size, latent_dim)), training=True)
-            g_loss = generator_loss(discriminator(fake, training=True), loss)
-        g_opt.apply_gradients(zip(tape.gradient(g_loss, generator.trainable_variables),
-                                  generator.trainable_variables))
-        return d_loss, g_loss
+        d_noise = rng.normal((batch_size, latent_dim))  # drawn in this order: the runs stay as they were
+        g_noise = rng.normal((batch_size, latent_dim))
+        return alternating_step(generator, discriminator, g_opt, d_opt, real[:, None], d_noise, g_noise, loss=loss)
 
     z_fixed = tf.random.stateless_normal((n_samples, latent_dim), seed=(seed, 1))  # the same z at every snapshot
     if grid is None:  # the data's range, widened to show where the untrained generator starts

@@ -11,7 +11,7 @@ from course_utils import checks, conv
 from course_utils.checks import CheckFailed
 
 
-def not_written(*args: object) -> None:
+def not_written(*args: object, **kwargs: object) -> None:
     """The student stub of any exercise."""
     raise NotImplementedError("Exercise: write your solution here")
 
@@ -126,3 +126,165 @@ def test_generator_output_side_rejects_mistakes(fn, words: str) -> None:
     with pytest.raises(CheckFailed) as info:
         checks.check_generator_output_side(fn)
     assert words in str(info.value), str(info.value)
+
+
+# --------------------------------------------------------------------------- the DCGAN networks
+
+keras = pytest.importorskip("keras")
+L = keras.layers
+
+
+def _normal(std=0.02):
+    return keras.initializers.RandomNormal(stddev=std)
+
+
+def make_generator(*, bias=False, last="tanh", act="relu", strides=(1, 2, 2), kernel=5, bn=True, std=0.02,
+                   pool=False):
+    """A generator builder with one chosen mistake (all defaults: right)."""
+
+    def build(latent_dim, width, image_shape):
+        h, w, c = image_shape
+        act_layer = L.ReLU if act == "relu" else (lambda: L.LeakyReLU(0.2))
+        norm = (lambda: [L.BatchNormalization()]) if bn else (lambda: [])
+        start = h // 4 if strides[0] == 1 else h // 8
+        body = [keras.Input((latent_dim,)), L.Dense(start * start * 4 * width, use_bias=bias,
+                                                    kernel_initializer=_normal(std)),
+                *norm(), act_layer(), L.Reshape((start, start, 4 * width))]
+        for filters, stride in ((2 * width, strides[0]), (width, strides[1])):
+            body += [L.Conv2DTranspose(filters, kernel, strides=stride, padding="same", use_bias=bias,
+                                       kernel_initializer=_normal(std)), *norm(), act_layer()]
+        if pool:
+            body += [L.MaxPooling2D(1)]
+        body += [L.Conv2DTranspose(c, kernel, strides=strides[2], padding="same", kernel_initializer=_normal(std),
+                                   activation=last)]
+        return keras.Sequential(body)
+
+    return build
+
+
+def make_discriminator(*, last=None, act="leaky", bn=False, dropout=0.3, std=0.02, filters=(1, 2), pool=False,
+                       flatten=True):
+    """A discriminator builder with one chosen mistake (all defaults: right)."""
+
+    def build(width, image_shape):
+        act_layer = (lambda: L.LeakyReLU(0.2)) if act == "leaky" else (
+            L.ReLU if act == "relu" else (lambda: L.LeakyReLU(0.01)))
+        body = [keras.Input(tuple(image_shape))]
+        for factor in filters:
+            body += [L.Conv2D(factor * width, 5, strides=2, padding="same", kernel_initializer=_normal(std))]
+            body += [L.BatchNormalization()] if bn else []
+            body += [act_layer()] + ([L.Dropout(dropout)] if dropout else [])
+        body += [L.MaxPooling2D(2)] if pool else []
+        body += [L.Flatten()] if flatten else []
+        body += [L.Dense(1, kernel_initializer=_normal(std), activation=last)]
+        return keras.Sequential(body)
+
+    return build
+
+
+def test_dcgan_generator_accepts_a_right_answer(capsys):
+    checks.check_dcgan_generator(make_generator())
+    assert "✔ build_my_generator passes all 2 checks." in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        (None, "not written yet"),
+        (lambda **k: None, "returned None"),
+        (lambda **k: 3, "should return a keras.Model"),
+        (make_generator(pool=True), "no pooling"),
+        (not_written, "not written yet"),
+        (make_generator(strides=(2, 2, 2)), "expected \\(5, 28, 28, 1\\)"),
+        (make_generator(kernel=4), "kernel \\(4, 4\\)"),
+        (make_generator(last="sigmoid"), "\\[0, 1\\]"),
+        (make_generator(last=None), "does not end with tanh"),
+        (make_generator(act="leaky"), "ReLU in the generator"),
+        (make_generator(bn=False), "BatchNormalization"),
+        (make_generator(std=0.2), "N\\(0, 0.02\\)"),
+        (make_generator(bias=True), "biases of the layers before batch norm"),
+    ],
+)
+def test_dcgan_generator_rejects_mistakes(answer, message):
+    with pytest.raises(CheckFailed, match=message):
+        checks.check_dcgan_generator(answer)
+
+
+def test_dcgan_discriminator_accepts_a_right_answer(capsys):
+    checks.check_dcgan_discriminator(make_discriminator())
+    assert "✔ build_my_discriminator passes all 2 checks." in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        (None, "not written yet"),
+        (not_written, "not written yet"),
+        (make_discriminator(pool=True), "no pooling"),
+        (make_discriminator(flatten=False), "expected \\(5, 1\\)"),
+        (make_discriminator(filters=(1, 1)), "expected kernel \\(5, 5\\), strides \\(2, 2\\), 8 filters"),
+        (make_discriminator(last="sigmoid"), "logits"),
+        (make_discriminator(act="relu"), "LeakyReLU"),
+        (make_discriminator(act="small"), "slopes"),
+        (make_discriminator(bn=True), "batch norm"),
+        (make_discriminator(dropout=0), "Dropout\\(0.3\\)"),
+        (make_discriminator(std=0.05), "N\\(0, 0.02\\)"),
+    ],
+)
+def test_dcgan_discriminator_rejects_mistakes(answer, message):
+    with pytest.raises(CheckFailed, match=message):
+        checks.check_dcgan_discriminator(answer)
+
+
+# --------------------------------------------------------------------------- the broken step, repaired
+
+
+def make_step_factory(*, inference=False, fake_label=False, real_on_fakes=False, alternating=False, swap=False):
+    """A simultaneous DCGAN step factory with the chosen bugs (none: a right repair)."""
+
+    def factory(generator, discriminator, g_optimizer, d_optimizer):
+        bce = keras.losses.BinaryCrossentropy(from_logits=True)
+
+        def step(images, noise):
+            with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+                fakes = generator(noise, training=not inference)
+                real_out, fake_out = discriminator(images, training=True), discriminator(fakes, training=True)
+                g_loss = bce(tf.zeros_like(fake_out) if fake_label else tf.ones_like(fake_out), fake_out)
+                d_loss = bce(tf.ones_like(real_out), fake_out if real_on_fakes else real_out) + bce(
+                    tf.zeros_like(fake_out), fake_out)
+            d_grads = d_tape.gradient(d_loss, discriminator.trainable_variables)
+            d_optimizer.apply_gradients(zip(d_grads, discriminator.trainable_variables))
+            if alternating:
+                with tf.GradientTape() as g_tape:
+                    logits = discriminator(generator(noise, training=True), training=True)
+                    g_loss = bce(tf.ones_like(logits), logits)
+            g_grads = g_tape.gradient(g_loss, generator.trainable_variables)
+            g_optimizer.apply_gradients(zip(g_grads, generator.trainable_variables))
+            return (d_loss, g_loss) if swap else (g_loss, d_loss)
+
+        return step
+
+    return factory
+
+
+def test_repaired_step_accepts_a_right_repair(capsys):
+    checks.check_repaired_step(make_step_factory())
+    checks.check_repaired_step(lambda *a: tf.function(make_step_factory()(*a)))
+    assert capsys.readouterr().out.count("✔ make_repaired_step passes the check.") == 2
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        (None, "not written yet"),
+        (not_written, "not written yet"),
+        (make_step_factory(inference=True, fake_label=True, real_on_fakes=True), "training=False"),
+        (make_step_factory(fake_label=True, real_on_fakes=True), "computed on fake_logits"),
+        (make_step_factory(fake_label=True), "compares fake_logits with zeros"),
+        (make_step_factory(alternating=True), "alternating"),
+        (make_step_factory(swap=True), "\\(g_loss, d_loss\\)"),
+    ],
+)
+def test_repaired_step_names_the_first_bug_left(answer, message):
+    with pytest.raises(CheckFailed, match=message):
+        checks.check_repaired_step(answer)

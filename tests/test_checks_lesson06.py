@@ -11,7 +11,7 @@ from course_utils import checks
 from course_utils.checks import CheckFailed
 
 
-def not_written(*args: object) -> None:
+def not_written(*args: object, **kwargs: object) -> None:
     """The student stub of any exercise."""
     raise NotImplementedError("Exercise: write your solution here")
 
@@ -98,3 +98,115 @@ def test_fixed_noise_rejects_mistakes(fn: object, expected: str) -> None:
     with pytest.raises(CheckFailed) as caught:
         checks.check_fixed_noise(fn)
     assert expected in str(caught.value)
+
+
+# --------------------------------------------------------------------------- the alternating train step
+
+tf = pytest.importorskip("tensorflow")
+
+
+def make_factory(*, graph=True, simultaneous=False, flip_loss=False, no_sigmoid=False, eval_mode=False,
+                 skip_d=False, keys=("d_loss", "g_loss", "d_fake")):
+    """A make_alternating_train_step with one chosen mistake (all off: a right answer)."""
+
+    def factory(generator, discriminator, g_optimizer, d_optimizer, saturating=False):
+        sat = saturating != flip_loss
+        bce = tf.keras.losses.BinaryCrossentropy(from_logits=True)
+
+        def step(real_images, d_noise, g_noise):
+            with tf.GradientTape() as d_tape:
+                real_logits = discriminator(real_images, training=True)
+                fake_logits = discriminator(generator(d_noise, training=not eval_mode), training=True)
+                d_loss = bce(tf.ones_like(real_logits), real_logits) + bce(tf.zeros_like(fake_logits), fake_logits)
+            with tf.GradientTape() as early_tape:
+                early_logits = discriminator(generator(g_noise, training=True), training=True)
+                early = -bce(tf.zeros_like(early_logits), early_logits) if sat else bce(
+                    tf.ones_like(early_logits), early_logits)
+            if not skip_d:
+                d_grads = d_tape.gradient(d_loss, discriminator.trainable_variables)
+                d_optimizer.apply_gradients(zip(d_grads, discriminator.trainable_variables))
+            with tf.GradientTape() as g_tape:
+                logits = discriminator(generator(g_noise, training=True), training=True)
+                g_loss = -bce(tf.zeros_like(logits), logits) if sat else bce(tf.ones_like(logits), logits)
+            tape, loss = (early_tape, early) if simultaneous else (g_tape, g_loss)
+            g_grads = tape.gradient(loss, generator.trainable_variables)
+            g_optimizer.apply_gradients(zip(g_grads, generator.trainable_variables))
+            d_fake = tf.reduce_mean(logits) if no_sigmoid else tf.reduce_mean(tf.sigmoid(logits))
+            values = {"d_loss": d_loss, "g_loss": loss, "d_fake": d_fake}
+            return {key: values[key] for key in keys}
+
+        return tf.function(step) if graph else step
+
+    return factory
+
+
+def test_alternating_train_step_accepts_a_right_answer(capsys: pytest.CaptureFixture[str]) -> None:
+    checks.check_alternating_train_step(make_factory())
+    assert "✔ make_alternating_train_step passes all 2 checks." in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        (not_written, "not written yet"),
+        (None, "not written yet"),
+        (lambda *a, **k: None, "returned None"),
+        (make_factory(graph=False), "@tf.function"),
+        (make_factory(keys=("d_loss", "g_loss")), "keys"),
+        (make_factory(skip_d=True), "did not move"),
+        (make_factory(eval_mode=True), "discriminator's update differs"),
+        (make_factory(flip_loss=True), "that is the saturating loss"),
+        (make_factory(simultaneous=True), "simultaneous"),
+        (make_factory(no_sigmoid=True), "mean logit"),
+    ],
+)
+def test_alternating_train_step_rejects_mistakes(answer, message: str) -> None:
+    with pytest.raises(CheckFailed, match=message):
+        checks.check_alternating_train_step(answer)
+
+
+# --------------------------------------------------------------------------- the saturating-loss experiment
+
+
+def losses_for(d_fake, spread=0.0):
+    """Generator losses that fit the d_fake curves (every logit equal, so Jensen's bound holds with equality)."""
+    return {"saturating": [float(np.log1p(-d)) - spread for d in d_fake["saturating"]],
+            "non-saturating": [float(-np.log(d)) + spread for d in d_fake["non-saturating"]]}
+
+
+def test_saturating_experiment_accepts_a_conclusion_that_follows_the_numbers(capsys) -> None:
+    low, high = [0.5, 0.3, 0.1, 0.05], [0.5, 0.4, 0.35, 0.3]
+    for d_fake, answer in (({"saturating": low, "non-saturating": high}, "non-saturating"),
+                           ({"saturating": high, "non-saturating": low}, "saturating"),
+                           ({"saturating": [0.5, 0.3, 0.2, 0.2], "non-saturating": [0.5, 0.4, 0.2, 0.2]}, "saturating"),
+                           ({"saturating": high, "non-saturating": high}, "saturating")):
+        checks.check_saturating_experiment(d_fake, losses_for(d_fake, spread=0.01), answer, steps=4)
+    assert capsys.readouterr().out.count("✔ conclusion follows") == 4
+
+
+GOOD = {"saturating": [0.5, 0.3, 0.1, 0.05], "non-saturating": [0.5, 0.4, 0.3, 0.3]}
+
+
+@pytest.mark.parametrize(
+    ("d_fake", "g_losses", "conclusion", "message"),
+    [
+        (None, None, None, "not written yet"),
+        (GOOD, losses_for(GOOD), None, "not written yet"),
+        (GOOD, None, "saturating", "not written yet"),
+        ({"saturating": [0.5, 0.3, 0.1], "non-saturating": GOOD["non-saturating"]}, losses_for(GOOD), "saturating",
+         "expected 4"),
+        ({"saturating": [0.5, 3.0, 0.1, 0.05], "non-saturating": GOOD["non-saturating"]}, losses_for(GOOD),
+         "saturating", "probability"),
+        (GOOD, {"saturating": losses_for(GOOD)["non-saturating"], "non-saturating": losses_for(GOOD)["saturating"]},
+         "non-saturating", "wrong signs"),
+        (GOOD, {"saturating": [-0.1] * 4, "non-saturating": [0.1] * 4}, "non-saturating", "do not belong together"),
+        ({"saturating": [0.4, 0.3, 0.1, 0.05], "non-saturating": GOOD["non-saturating"]},
+         losses_for({"saturating": [0.4, 0.3, 0.1, 0.05], "non-saturating": GOOD["non-saturating"]}), "saturating",
+         "first step"),
+        (GOOD, losses_for(GOOD), "saturating", "otherwise"),
+    ],
+)
+def test_saturating_experiment_rejects_runs_that_do_not_support_the_conclusion(d_fake, g_losses, conclusion,
+                                                                               message) -> None:
+    with pytest.raises(CheckFailed, match=message):
+        checks.check_saturating_experiment(d_fake, g_losses, conclusion, steps=4)

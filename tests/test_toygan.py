@@ -143,3 +143,27 @@ def test_scrubber_follows_its_slider_headless():
     assert "image/png" in data and metadata["image/png"]["width"] > 0
     with pytest.raises(TypeError, match="run must be a ToyRun"):
         toygan.SnapshotScrubber("not a run")
+
+
+def test_alternating_step_updates_d_then_g_against_the_updated_d():
+    import keras
+
+    def pair():
+        return toygan.build_toy_generator(4, 8, seed=2), toygan.build_toy_discriminator(8, seed=2)
+
+    rng = np.random.default_rng(0)
+    real = (3 + rng.standard_normal((16, 1))).astype(np.float32)
+    d_noise, g_noise = (rng.standard_normal((16, 4)).astype(np.float32) for _ in range(2))
+    g, d = pair()
+    g0, d0 = pair()  # untouched copies
+    d_loss, g_loss = toygan.alternating_step(g, d, keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1), real,
+                                             d_noise, g_noise, loss="saturating")
+    # d_loss is D's loss before its update; g_loss is G's loss (before G's update) against the updated D
+    np.testing.assert_allclose(float(d_loss), float(toygan.discriminator_loss(d0(real), d0(g0(d_noise)))), rtol=1e-6)
+    np.testing.assert_allclose(float(g_loss), float(toygan.generator_loss(d(g0(g_noise)), "saturating")), rtol=1e-5)
+    # each network took a step down its own loss
+    assert float(toygan.discriminator_loss(d(real), d(g0(d_noise)))) < float(d_loss)
+    assert float(toygan.generator_loss(d(g(g_noise)), "saturating")) < float(g_loss)
+    with pytest.raises(ValueError, match="loss"):
+        toygan.alternating_step(g, d, keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1), real, d_noise, g_noise,
+                                loss="wasserstein")

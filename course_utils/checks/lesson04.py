@@ -1,7 +1,9 @@
 """Checks for lesson 04's exercises (The GAN minimax objective).
 
-All three compare with stored results (checks/data/lesson04.json): optimal_discriminator and value_estimate
-computed with NumPy, generator_loss_ns with TensorFlow's sigmoid cross-entropy.
+optimal_discriminator, value_estimate and generator_loss_ns compare with stored results
+(checks/data/lesson04.json): computed with NumPy, and TensorFlow's sigmoid cross-entropy. alternating_step runs
+the learner's step and the course's ``toygan.alternating_step`` from the same weights (checks/steps.py);
+loss_experiment checks that the learner's measurements are well formed and that the conclusion follows from them.
 """
 
 from __future__ import annotations
@@ -22,7 +24,13 @@ from course_utils.checks.core import (
 )
 from course_utils.checks.stored import stored
 
-__all__ = ["check_generator_loss_ns", "check_optimal_discriminator", "check_value_estimate"]
+__all__ = [
+    "check_alternating_step",
+    "check_generator_loss_ns",
+    "check_loss_experiment",
+    "check_optimal_discriminator",
+    "check_value_estimate",
+]
 
 
 def _require_function(fn: Any, name: str) -> None:
@@ -173,3 +181,101 @@ def check_generator_loss_ns(fn: Any) -> None:
         )
     count = _run_stored(fn, "lesson04", name, name=name, rtol=1e-5, atol=1e-5, check_dtype=False)
     _passed(name, 2 + count)
+
+
+# --------------------------------------------------------------------------- one alternating step of the toy GAN
+
+
+def _toy_case(seed: int) -> tuple[Any, Any, Any, Any]:
+    """A builder of identical toy networks, and a real batch and two noise batches (float32)."""
+    from course_utils import toygan
+
+    def build() -> tuple[Any, Any]:
+        return (toygan.build_toy_generator(latent_dim=4, width=8, seed=seed),
+                toygan.build_toy_discriminator(width=8, seed=seed))
+
+    rng = np.random.default_rng(seed)
+    real = (3.0 + 0.7 * rng.standard_normal((16, 1))).astype(np.float32)
+    d_noise = rng.standard_normal((16, 4)).astype(np.float32)
+    g_noise = rng.standard_normal((16, 4)).astype(np.float32)
+    return build, real, d_noise, g_noise
+
+
+def _two_losses(got: Any, call: str) -> tuple[float, float]:
+    """The learner's (d_loss, g_loss) as two floats, or CheckFailed saying what came back instead."""
+    if got is None:
+        raise CheckFailed(f"{call} returned None. Did you forget `return d_loss, g_loss`?")
+    if not isinstance(got, (tuple, list)) or len(got) != 2:
+        raise CheckFailed(f"{call} returned {_show(got)}; it should return two numbers, (d_loss, g_loss).")
+    values = []
+    for label, value in zip(("d_loss", "g_loss"), got):
+        array = np.asarray(_to_numpy(value))
+        if not np.issubdtype(array.dtype, np.number) or array.size != 1:
+            raise CheckFailed(f"{call} returned {label} = {_show(value)}; it should be one number, the mean over "
+                              "the batch.")
+        values.append(float(array.reshape(())))
+    if not all(np.isfinite(values)):
+        raise CheckFailed(f"{call} returned (d_loss, g_loss) = {tuple(values)}: compute the losses from logits, "
+                          "stably (softplus or tf.nn.sigmoid_cross_entropy_with_logits).")
+    return values[0], values[1]
+
+
+def check_alternating_step(fn: Any) -> None:
+    """Lesson 04: ``fn(generator, discriminator, g_opt, d_opt, real, d_noise, g_noise, saturating=False)`` makes
+    one D step then one G step and returns (d_loss, g_loss), as ``toygan.alternating_step`` does."""
+    from course_utils.checks import steps
+
+    name = "alternating_step"
+    _require_function(fn, name)
+    for number, saturating in enumerate((False, True), start=1):
+        build, real, d_noise, g_noise = _toy_case(seed=number)
+        generator, discriminator = build()
+        g_before, d_before = steps.weights(generator), steps.weights(discriminator)
+        args = (generator, discriminator, steps.sgd(), steps.sgd(), real, d_noise, g_noise)
+        params = ("generator", "discriminator", "g_opt", "d_opt", "real", "d_noise", "g_noise")
+        call = f"`{name}(..., saturating={saturating})`"
+        returned = _call(lambda *a, s=saturating: fn(*a, saturating=s), args, name, params)
+        d_loss, g_loss = _two_losses(returned, call)
+        got = steps.StepResult(steps.delta(discriminator, d_before), steps.delta(generator, g_before), d_loss, g_loss)
+        loss = "saturating" if saturating else "non-saturating"
+        steps.diagnose(name, got, build, real, d_noise, g_noise, loss=loss,
+                       what=f"{call} on a toy GAN with SGD (learning rate {steps.LEARNING_RATE})")
+    _passed(name, 2)
+
+
+# --------------------------------------------------------------------------- experiment: a strong D
+
+
+def check_loss_experiment(distances: Any, conclusion: Any, *, g_steps: int) -> None:
+    """Lesson 04's experiment: ``distances[loss]`` holds |mean of G's samples − data mean| before and after each of
+    ``g_steps`` steps, from the same start for both losses; ``conclusion`` names the loss that ended nearer."""
+    from course_utils.checks import steps
+
+    losses = ("saturating", "non-saturating")
+    curves = steps.curves(distances, g_steps + 1, "distances", losses)
+    answer = steps.choice(conclusion, losses, "conclusion")
+    sat, ns = curves["saturating"], curves["non-saturating"]
+    if np.any(sat < 0) or np.any(ns < 0):
+        raise CheckFailed("`distances` holds negative numbers; a distance is |mean of the samples - data mean| >= 0.")
+    if not np.isclose(sat[0], ns[0], rtol=1e-5, atol=1e-6):
+        raise CheckFailed(
+            f"The two runs start at different distances ({sat[0]:.4g} and {ns[0]:.4g}): start both from the same "
+            "generator and discriminator (restore the saved weights before each run) and measure on the same "
+            "fixed noise, so that the loss is the only difference."
+        )
+    if np.allclose(sat, ns, rtol=0.0, atol=1e-9):
+        raise CheckFailed("The two runs give exactly the same distances: did each run really use its own loss "
+                          "(saturating=True for one, False for the other)?")
+    if np.allclose(sat, sat[0], atol=1e-9) and np.allclose(ns, ns[0], atol=1e-9):
+        raise CheckFailed("Neither run moved the generator: measure after each step, with the trained generator.")
+    nearer = "saturating" if sat[-1] < ns[-1] else "non-saturating"
+    tied = abs(sat[-1] - ns[-1]) <= 1e-3 * max(sat[0], 1e-6)
+    if answer != nearer and not tied:
+        raise CheckFailed(
+            f"Your numbers say otherwise: after {g_steps} steps the saturating run is {sat[-1]:.4g} from the data "
+            f"and the non-saturating run {ns[-1]:.4g}, so the {nearer} loss got the generator further. Read the "
+            "conclusion from your own measurements."
+        )
+    print(f"✔ conclusion follows from your measurements: after {g_steps} steps the saturating loss left G "
+          f"{sat[-1]:.3g} from the data ({sat[0] - sat[-1]:+.3g} gained), the non-saturating one {ns[-1]:.3g} "
+          f"({ns[0] - ns[-1]:+.3g} gained).")
