@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from course_utils.validation import check_positive_int, describe
@@ -26,6 +27,7 @@ from course_utils.validation import check_positive_int, describe
 __all__ = [
     "build_discriminator",
     "build_generator",
+    "checkerboard_share",
     "discriminator_loss",
     "generator_loss",
     "layer_shapes",
@@ -234,3 +236,31 @@ def sample_noise(n: int, latent_dim: int, *, seed: int | None = None) -> tf.Tens
         return tf.random.normal((n, latent_dim), dtype=tf.float32)
     seed = check_positive_int("seed", seed, minimum=0)
     return tf.random.stateless_normal((n, latent_dim), seed=(seed, 0), dtype=tf.float32)
+
+
+def checkerboard_share(images: Any) -> np.ndarray:
+    """The share of each image's detail that is a pattern of period 2 (a checkerboard or stripes); lessons 02, 05.
+
+    Each image (``(N, H, W, C)``, any range, even ``H`` and ``W``) loses its mean; the share is the energy of its
+    2-D Fourier transform on the Nyquist row and column (vertical, horizontal and diagonal period-2 patterns)
+    over the total. A pure checkerboard or stripe pattern gives 1, a flat image 0, white noise about
+    (H + W - 1) / (H W - 1), a smooth picture nearly 0. Channels are averaged first.
+    """
+    array = np.asarray(images, dtype=np.float64)
+    if array.ndim != 4 or array.shape[0] == 0:
+        raise ValueError(f"images must be a batch shaped (N, H, W, C); got {describe(images)}.")
+    height, width = array.shape[1:3]
+    if height % 2 or width % 2:
+        raise ValueError(
+            f"A period-2 pattern needs an even height and width (its Fourier row and column at the Nyquist "
+            f"frequency); got images of {height}x{width}."
+        )
+    if not np.all(np.isfinite(array)):
+        raise ValueError("images hold NaN or inf values; the model that made them has diverged.")
+    gray = array.mean(axis=-1)
+    gray = gray - gray.mean(axis=(1, 2), keepdims=True)
+    power = np.abs(np.fft.fft2(gray)) ** 2
+    nyquist = power[:, height // 2, :].sum(axis=1) + power[:, :, width // 2].sum(axis=1)
+    nyquist -= power[:, height // 2, width // 2]  # counted in both the row and the column
+    total = power.sum(axis=(1, 2))
+    return np.divide(nyquist, total, out=np.zeros_like(total), where=total > 0)

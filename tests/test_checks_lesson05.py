@@ -288,3 +288,45 @@ def test_repaired_step_accepts_a_right_repair(capsys):
 def test_repaired_step_names_the_first_bug_left(answer, message):
     with pytest.raises(CheckFailed, match=message):
         checks.check_repaired_step(answer)
+
+
+# --------------------------------------------------------------------------- the checkerboard experiment
+
+
+def _checkerboard_runs(n: int = 6):
+    """Samples of two 'generators': smooth digits-like blobs, one with a faint checkerboard added."""
+    from course_utils import gan
+
+    rng = np.random.default_rng(0)
+    i, j = np.meshgrid(np.arange(28), np.arange(28), indexing="ij")
+    smooth = np.tanh(rng.normal(size=(n, 1, 1, 1)) + np.sin(i / 5.0)[None, ..., None])
+    board = 0.2 * ((-1.0) ** (i + j))[None, ..., None]
+    samples = {4: smooth.astype(np.float32), 5: np.clip(smooth + board, -1, 1).astype(np.float32)}
+    shares = {k: {"before": 0.3, "after": float(gan.checkerboard_share(v).mean())} for k, v in samples.items()}
+    return shares, samples
+
+
+def test_checkerboard_experiment_accepts_measured_numbers_and_their_conclusion(capsys):
+    shares, samples = _checkerboard_runs()
+    checks.check_checkerboard_experiment(shares, samples, 5, n_samples=6)
+    assert "conclusion follows" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("change", "hint"),
+    [
+        (lambda s, x: (s, x, 4), "Your numbers say otherwise"),
+        (lambda s, x: ({**s, 4: {"before": 0.3, "after": 0.5}}, x, 5), "Measure the same images"),
+        (lambda s, x: ({**s, 5: {"before": s[5]["after"], "after": s[5]["after"]}}, x, 5), "did not change"),
+        (lambda s, x: (s, {**x, 4: x[4][:3]}, 5), "shaped"),
+        (lambda s, x: (s, {**x, 4: x[4] * 3}, 5), r"in \[-1, 1\]"),
+        (lambda s, x: (s, {4: x[5], 5: x[5]}, 5), "identical"),
+        (lambda s, x: ({4: s[4]}, x, 5), "keys 4 and 5"),
+        (lambda s, x: (s, x, "5"), "the kernel 4 or 5"),
+        (lambda s, x: ({**s, 4: {"after": 0.1}}, x, 5), '"before": number'),
+    ],
+)
+def test_checkerboard_experiment_names_the_mistake(change, hint):
+    shares, samples = _checkerboard_runs()
+    with pytest.raises(checks.CheckFailed, match=hint):
+        checks.check_checkerboard_experiment(*change(shares, samples), n_samples=6)

@@ -190,3 +190,31 @@ def test_kernels_start_from_the_papers_normal_and_dropout_can_be_left_out() -> N
         gan.build_generator(latent_dim=4, width=4, init_std=0)
     with pytest.raises(ValueError, match=r"dropout must be a rate in \[0, 1\)"):
         gan.build_discriminator(width=4, dropout=1.0)
+
+
+def test_checkerboard_share_on_patterns_with_known_answers() -> None:
+    i, j = np.meshgrid(np.arange(8), np.arange(6), indexing="ij")
+    board = (-1.0) ** (i + j)
+    stripes = (-1.0) ** i
+    ramp = np.linspace(0, 1, 8)[:, None] * np.ones((8, 6))
+    batch = np.stack([board, stripes, np.full((8, 6), 0.3), ramp])[..., None]
+    share = gan.checkerboard_share(batch)
+    np.testing.assert_allclose(share[:3], [1.0, 1.0, 0.0], atol=1e-12)
+    assert 0 < share[3] < 0.05  # a smooth ramp has almost no period-2 energy
+    noise = np.random.default_rng(0).standard_normal((400, 8, 6, 3))
+    # white noise spreads its energy evenly over the 47 non-constant frequencies; 13 of them are period-2
+    assert abs(gan.checkerboard_share(noise).mean() - 13 / 47) < 0.02
+    # the same as a direct sum over the Nyquist row and column
+    picture = np.random.default_rng(1).random((8, 6))
+    power = np.abs(np.fft.fft2(picture - picture.mean())) ** 2
+    expected = (power[4, :].sum() + power[:, 3].sum() - power[4, 3]) / power.sum()
+    np.testing.assert_allclose(gan.checkerboard_share(picture[None, ..., None])[0], expected, rtol=1e-12)
+
+
+def test_checkerboard_share_explains_bad_input() -> None:
+    with pytest.raises(ValueError, match="even height and width"):
+        gan.checkerboard_share(np.zeros((1, 7, 8, 1)))
+    with pytest.raises(ValueError, match=r"\(N, H, W, C\)"):
+        gan.checkerboard_share(np.zeros((8, 8)))
+    with pytest.raises(ValueError, match="NaN"):
+        gan.checkerboard_share(np.full((1, 8, 8, 1), np.nan))

@@ -4,7 +4,9 @@ discriminator_loss and generator_output_side compare with stored results (checks
 computed with Keras' BinaryCrossentropy and Conv2DTranspose layers. dcgan_generator and dcgan_discriminator
 build the learner's networks at two sizes and judge them by properties (output shapes and ranges, the layers'
 kinds, strides, kernels and filters, the initial weights' spread) and by their parameter count, compared with
-``gan.build_generator`` and ``gan.build_discriminator`` at the same sizes.
+``gan.build_generator`` and ``gan.build_discriminator`` at the same sizes. checkerboard_experiment
+recomputes the learner's measurements from their samples with ``gan.checkerboard_share`` and holds the
+conclusion to their own numbers.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from course_utils.checks.core import _NOT_WRITTEN, CheckFailed, _call, _passed, 
 from course_utils.checks.stored import stored
 
 __all__ = [
+    "check_checkerboard_experiment",
     "check_dcgan_discriminator",
     "check_dcgan_generator",
     "check_discriminator_loss",
@@ -462,3 +465,70 @@ def check_repaired_step(fn: Any) -> None:
             raise CheckFailed(f"Both updates are right, but the step returns {label} = {value:.6g}; the lesson's "
                               f"fixed step gives {expected:.6g}. Return (g_loss, d_loss) in that order.")
     _passed(name, 1)
+
+
+def check_checkerboard_experiment(shares: Any, samples: Any, conclusion: Any, *, n_samples: int) -> None:
+    """Lesson 05's experiment: ``shares[kernel]`` holds the mean checkerboard share of a generator's samples
+    ``"before"`` and ``"after"`` training, ``samples[kernel]`` the ``n_samples`` images it drew after, for
+    kernels 4 and 5; ``conclusion`` is the kernel whose trained generator drew the stronger checkerboard."""
+    from course_utils import gan
+
+    kernels = (4, 5)
+    if not isinstance(shares, dict) or sorted(shares) != list(kernels):
+        raise CheckFailed(f"`shares` must be a dict with the keys 4 and 5 (one per kernel); got {_show(shares)}.")
+    if not isinstance(samples, dict) or sorted(samples) != list(kernels):
+        raise CheckFailed(f"`samples` must be a dict with the keys 4 and 5 (one per kernel); got {_show(samples)}.")
+    first, second = (np.asarray(_to_numpy(samples[k])) for k in kernels)
+    if first.shape == second.shape and first.dtype != object and np.allclose(first, second):
+        raise CheckFailed("The two kernels' samples are identical: build each run's generator with its own kernel.")
+    for kernel in kernels:
+        entry = shares[kernel]
+        if not isinstance(entry, dict) or set(entry) != {"before", "after"}:
+            raise CheckFailed(f'`shares[{kernel}]` must be {{"before": number, "after": number}}; got {_show(entry)}.')
+        for when, value in entry.items():
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or not 0 <= value <= 1:
+                raise CheckFailed(
+                    f'`shares[{kernel}]["{when}"]` must be one number in [0, 1] (a mean share, a float); got '
+                    f"{_show(value)}. Take `float(gan.checkerboard_share(images).mean())`."
+                )
+        try:
+            images = np.asarray(_to_numpy(samples[kernel]), dtype=np.float64)
+        except (TypeError, ValueError):
+            images = np.zeros(0)
+        if images.shape != (n_samples, 28, 28, 1):
+            raise CheckFailed(
+                f"`samples[{kernel}]` must be the {n_samples} digits the trained generator drew from `probe`, shaped "
+                f"({n_samples}, 28, 28, 1); got {_show(samples[kernel])}."
+            )
+        if not np.all(np.isfinite(images)) or images.min() < -1 - 1e-5 or images.max() > 1 + 1e-5:
+            raise CheckFailed(
+                f"`samples[{kernel}]` must hold the generator's outputs, finite and in [-1, 1] (its tanh); got values "
+                f"in [{np.nanmin(images):.3g}, {np.nanmax(images):.3g}]."
+            )
+        measured = float(gan.checkerboard_share(images).mean())
+        if not np.isclose(entry["after"], measured, rtol=1e-3, atol=1e-6):
+            raise CheckFailed(
+                f'`shares[{kernel}]["after"]` is {entry["after"]:.5g}, but `gan.checkerboard_share` of '
+                f"`samples[{kernel}]` gives {measured:.5g} on average. Measure the same images you store: draw them "
+                "once from `probe` after training (training=False) and score those."
+            )
+        if np.isclose(entry["before"], entry["after"], rtol=1e-6, atol=1e-9):
+            raise CheckFailed(
+                f"For kernel {kernel} the share did not change with training ({entry['before']:.5g} before and "
+                "after). Did the run train: does your loop call the train step on the real batches, and did you "
+                "measure before the first step and after the last?"
+            )
+    answer = conclusion
+    if isinstance(answer, bool) or answer not in kernels:
+        raise CheckFailed(f"`conclusion` must be the kernel 4 or 5 (a number); got {_show(conclusion)}.")
+    stronger = max(kernels, key=lambda k: shares[k]["after"])
+    if answer != stronger and not np.isclose(shares[4]["after"], shares[5]["after"], rtol=1e-3):
+        raise CheckFailed(
+            f"Your numbers say otherwise: after training the checkerboard share is {shares[4]['after']:.4g} with "
+            f"kernel 4 and {shares[5]['after']:.4g} with kernel 5, so kernel {stronger} drew the stronger "
+            "checkerboard. Read the conclusion from your own measurements."
+        )
+    print(
+        f"✔ conclusion follows from your measurements: checkerboard share after training {shares[4]['after']:.3g} "
+        f"(kernel 4) and {shares[5]['after']:.3g} (kernel 5)."
+    )
