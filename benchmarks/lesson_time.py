@@ -61,6 +61,17 @@ def cell_seconds(output: str) -> dict[int, float]:
     return seconds
 
 
+def failure_lines(output: str, *, keep: int = 40) -> list[str]:
+    """The last lines of pytest's report of a failed cell (nbval's traceback), so a failure can be read later."""
+    lines = output.splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith("_") and "Cell" in line]
+    if not starts:
+        return []
+    block = lines[starts[0] : starts[0] + 400]
+    ends = [i for i, line in enumerate(block) if line.startswith("=") and "durations" in line]
+    return block[: ends[0]][-keep:] if ends else block[-keep:]
+
+
 def first_line(source: str) -> str:
     """The first line of a cell that is not a comment, shortened, to name the cell in a table."""
     for line in source.splitlines():
@@ -107,6 +118,7 @@ def time_lesson(notebook: Path, *, profile: str, float32: bool, runs: Path, time
         "load_average_before": load_before,
         "load_average_after": common.load_average(),
         "tail": output.strip().splitlines()[-3:],
+        "errors": failure_lines(output),
     }
 
 

@@ -227,6 +227,9 @@ def test_lesson_time_sums_each_cell_and_tells_training_cells():
     assert lesson_time.is_training("dncnn.fit(batches, steps_per_epoch=10)")
     assert not lesson_time.is_training("steps = inpainting.steps_per_run(n, b, e)\nprint(training.EMA)")
     assert lesson_time.first_line("# a comment\n\nx = 1  # set x\n") == "x = 1  # set x"
+    failed = "____ notebooks/07_x.ipynb::Cell 6 ____\nE   TrainingDiverged: NaN at step 12\n==== slowest durations ===="
+    assert lesson_time.failure_lines(failed) == failed.splitlines()[:2]
+    assert lesson_time.failure_lines(output) == []
     notebooks = [lesson_time.common._ROOT / "notebooks" / n for n in ("00_a.ipynb", "06_b.ipynb", "10_c.ipynb")]
     assert [p.name for p in lesson_time.select(notebooks, ["6", "10"])] == ["06_b.ipynb", "10_c.ipynb"]
     assert lesson_time.select(notebooks, []) == notebooks
