@@ -110,6 +110,7 @@ def time_lesson(notebook: Path, *, profile: str, float32: bool, runs: Path, time
         "cells_seconds": round(sum(seconds.values()), 1),
         "training_seconds": round(training, 1),
         "other_seconds": round(sum(seconds.values()) - training, 1),
+        "cell_seconds": {str(i): round(s, 2) for i, s in sorted(seconds.items())},
         "slowest_cells": [
             {"cell": i, "seconds": round(s, 1), "training": is_training(sources[i]), "starts": first_line(sources[i])}
             for i, s in slowest
