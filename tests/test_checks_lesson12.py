@@ -216,3 +216,15 @@ def test_search_runs_reject_the_stub_and_odd_results(search_problem):
         checks.check_search_runs(lambda steps: {"masked_loss": -1.0}, (1, 4), *search_problem)
     with pytest.raises(CheckFailed, match="keys"):
         checks.check_search_runs(lambda steps: 0.1, (1, 4), *search_problem)
+
+
+def test_search_runs_accept_a_search_that_cannot_improve(search_problem, capsys):
+    """A barely trained generator may leave the loss where it started: equal losses are then the right answer."""
+    import keras
+
+    generator, targets, masks = search_problem
+    flat = keras.Sequential([keras.Input((4,)), keras.layers.Dense(64, kernel_initializer="zeros"),
+                             keras.layers.Reshape((8, 8, 1)), keras.layers.Activation("tanh")])
+    runs = checks.check_search_runs(search_fn(flat, targets, masks), (1, 4, 8), flat, targets, masks)
+    assert len({run["masked_loss"] for run in runs.values()}) == 1 and "passes" in capsys.readouterr().out
+    checks.check_search_conclusion({"lowest masked loss": 1, "falls with every longer search": False}, runs)
