@@ -59,7 +59,6 @@ LEARNING_RATE = 1e-3
 _FILL_CLIP = 1e-3
 
 
-
 # --------------------------------------------------------------------------- argument checks
 
 
@@ -331,9 +330,7 @@ class SmoothFill(keras.layers.Layer):
         # Edge padding makes a missing outside neighbour equal the pixel itself: the mean of the neighbours
         # that exist (the reflecting, Neumann, border of Laplace's equation).
         padded = tf.pad(u, [[0, 0], [1, 1], [1, 1], [0, 0]], mode="SYMMETRIC")
-        return 0.25 * (
-            padded[:, :-2, 1:-1] + padded[:, 2:, 1:-1] + padded[:, 1:-1, :-2] + padded[:, 1:-1, 2:]
-        )
+        return 0.25 * (padded[:, :-2, 1:-1] + padded[:, 2:, 1:-1] + padded[:, 1:-1, :-2] + padded[:, 1:-1, 2:])
 
     def call(self, inputs: Any) -> tf.Tensor:
         image, mask = inputs
@@ -426,9 +423,9 @@ def build_inpainter(
         h, m = PartialConv2D(filters(level), 3, activation=keras.layers.LeakyReLU(0.2), name=f"dec{level}")((h, m))
     h = keras.layers.Concatenate(name="cat_input")([h, *(x for x, _, _ in last)])
     m = _stack_masks([(m, filters(0)), *((mask_, count) for _, mask_, count in last)])
-    h, _ = PartialConv2D(
-        channels, 3, kernel_initializer="zeros" if start_from_fill else "he_normal", name="to_pixels"
-    )((h, m))
+    h, _ = PartialConv2D(channels, 3, kernel_initializer="zeros" if start_from_fill else "he_normal", name="to_pixels")(
+        (h, m)
+    )
     if start_from_fill:  # the correction r is added to the fill's logit, so r = 0 gives the fill back
         start = keras.ops.clip(fill, _FILL_CLIP, 1.0 - _FILL_CLIP)
         h = keras.ops.cast(h, "float32") + keras.ops.log(start) - keras.ops.log(1.0 - start)
@@ -546,10 +543,6 @@ def inpainting_loss(
 # --------------------------------------------------------------------------- training
 
 
-
-
-
-
 def make_train_step(
     model: keras.Model,
     optimizer: Any,
@@ -637,17 +630,13 @@ def make_training_dataset(
     seed = check_positive_int("seed", seed, minimum=0)
     image_ds = tf.data.Dataset.from_tensor_slices(array).shuffle(len(array), seed=seed, reshuffle_each_iteration=True)
     if augment:
-        image_ds = image_ds.batch(batch_size).map(
-            augment_photos, num_parallel_calls=tf.data.AUTOTUNE
-        ).unbatch()
+        image_ds = image_ds.batch(batch_size).map(augment_photos, num_parallel_calls=tf.data.AUTOTUNE).unbatch()
     mask_ds = (
         tf.data.Dataset.from_tensor_slices(pool)
         .shuffle(len(pool), seed=seed + 1, reshuffle_each_iteration=True)
         .repeat()
     )
     return tf.data.Dataset.zip((image_ds, mask_ds)).batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
-
-
 
 
 #: The share of photos :func:`augment_photos` turns grey.
@@ -796,6 +785,59 @@ def load_or_train_inpainter(
         make_dataset=make_dataset,
         what="the inpainter",
         plan=f"{profile.inpaint_epochs} epoch(s) at batch size {profile.batch_size}, width {profile.width}",
+        verbose=verbose,
+    )
+    return float32_copy(inpainter.model)
+
+
+def digit_training_masks(size: int = 28) -> np.ndarray:
+    """The digit inpainter's mask pool: 1,000 of :func:`training_masks` and 500 of each large hole; lessons 12, 15.
+
+    The large holes (``masks.large_hole``: the top half, a centre square) are the ones lessons 12 and 15 fill.
+    """
+    from course_utils import masks as masks_module
+
+    size = check_positive_int("size", size, minimum=8)
+    return np.concatenate(
+        [
+            training_masks(1000, size, seed=1),
+            *(masks_module.large_hole(kind, 500, size) for kind in masks_module.LARGE_HOLE_KINDS),
+        ]
+    )
+
+
+def load_or_train_digit_inpainter(
+    profile: Any, images: Any, *, name: str = "inpainter_digits", verbose: bool = True
+) -> keras.Model:
+    """Lesson 10's U-Net trained on digits, with the large holes among its masks (from runs/ if saved); lessons 12, 15.
+
+    ``images`` are the training digits, float in [0, 1] shaped (N, 28, 28, 1). The U-Net has depth 2 (28 -> 14 -> 7:
+    28 is divisible by 4, not by 8) and trains for the profile's ``inpaint_epochs`` over the digits (``n_train``
+    caps how many) on :func:`digit_training_masks`, at the profile's batch size; a saved run that stopped early is
+    continued, one of other sizes is moved aside (never deleted). Returned computing in float32.
+    """
+    check_profile(profile, "n_train", "batch_size", "inpaint_epochs", "width", "max_steps", "jit_compile")
+    digits = _as_numpy(images)
+    digits = _check_images("images", digits) if digits.ndim == 4 else digits
+    if digits.shape[1:] != (28, 28, 1):
+        raise ValueError(
+            f"images must be digits shaped (N, 28, 28, 1) in [0, 1]; got {describe(digits)}. "
+            "Add the channel axis with x[..., None] and divide uint8 digits by 255."
+        )
+    n_images = training.images_used(profile, len(digits))
+    if n_images < profile.batch_size:
+        raise ValueError(f"Give at least batch_size = {profile.batch_size} digits; got {n_images}.")
+    target = steps_per_run(n_images, profile.batch_size, profile.inpaint_epochs, max_steps=profile.max_steps)
+    digit_profile = profile.replace(image_size=28)
+    inpainter = training.load_or_train(
+        lambda: Inpainter(digit_profile, name=name, channels=1, depth=2),
+        name=name,
+        target=target,
+        make_dataset=lambda: make_training_dataset(
+            digits[:n_images].astype(np.float32), digit_training_masks(28), batch_size=profile.batch_size
+        ),
+        what="the digit inpainter",
+        plan=f"{profile.inpaint_epochs} epoch(s) of {n_images:,} digits at batch size {profile.batch_size}",
         verbose=verbose,
     )
     return float32_copy(inpainter.model)

@@ -38,6 +38,7 @@ __all__ = [
 KNOWN = 1.0  #: mask value of a known pixel
 HOLE = 0.0  #: mask value of a missing pixel
 KINDS = ("center", "boxes", "free_form")  #: the mask kinds :func:`make_masks` draws
+LARGE_HOLE_KINDS = ("top half", "centre")  #: the two large holes of lessons 12 and 15 (:func:`large_hole`)
 #: A batch of masks whose holes cover more than this share is probably inverted (1 = hole): a warning says so.
 #: The course's own masks hide at most about 64 % of one image and 25 % of a batch on average.
 INVERTED_MASK_WARNING = 0.7
@@ -81,6 +82,25 @@ def center_hole(n: int, size: int, *, hole_fraction: float = 0.5) -> np.ndarray:
     start = (size - side) // 2
     mask = np.ones((n, size, size, 1), dtype=np.float32)
     mask[:, start : start + side, start : start + side, :] = HOLE
+    return mask
+
+
+def large_hole(kind: str, n: int, size: int = 28) -> np.ndarray:
+    """``n`` identical masks with a hole that hides most of a digit: the "top half" or the "centre"; lessons 12, 15.
+
+    "top half" removes the upper size // 2 rows; "centre" a centred square of side 4/7 of the image (16x16 in a
+    28x28 digit, nearly all of its stroke). Returns float32 ``(n, size, size, 1)``, 1 = known, 0 = hole.
+    """
+    check_choice("kind", kind, LARGE_HOLE_KINDS)
+    n = check_positive_int("n", n)
+    size = check_positive_int("size", size, minimum=2)
+    mask = np.ones((n, size, size, 1), dtype=np.float32)
+    if kind == "top half":
+        mask[:, : size // 2] = HOLE
+    else:
+        side = max(1, round(size * 4 / 7))
+        start = (size - side) // 2
+        mask[:, start : start + side, start : start + side] = HOLE
     return mask
 
 
@@ -199,9 +219,7 @@ def check_mask(masks: Any, images: Any = None) -> np.ndarray:
     if images is not None:
         image_array = _as_numpy(images)
         if image_array.ndim not in (3, 4):
-            raise ValueError(
-                f"images must be shaped (N, H, W, C) or (H, W, C); got {describe(image_array)}."
-            )
+            raise ValueError(f"images must be shaped (N, H, W, C) or (H, W, C); got {describe(image_array)}.")
         mask_hw = array.shape[:2] if array.ndim == 2 else array.shape[-3:-1]
         if tuple(mask_hw) != tuple(image_array.shape[-3:-1]):
             raise ValueError(

@@ -9,6 +9,7 @@ import pytest
 import tensorflow as tf
 
 from course_utils import inpainting as ip
+from course_utils import masks as masks_module
 from course_utils.datasets import ImageData
 
 
@@ -499,3 +500,37 @@ def test_an_augmented_training_dataset_keeps_shapes_and_range():
     assert 0.0 <= float(tf.reduce_min(batch)) and float(tf.reduce_max(batch)) <= 1.0
     with pytest.raises(TypeError, match="augment"):
         ip.make_training_dataset(images, pool, batch_size=8, augment=1)
+
+
+def _digit_profile(**changes):
+    profile = _profile(**changes)
+    profile.replace = lambda **more: SimpleNamespace(**{**vars(profile), **more})
+    return profile
+
+
+def test_the_digit_inpainter_trains_once_on_the_large_holes_then_loads(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("COURSE_RUNS_DIR", str(tmp_path))
+    digits = np.random.default_rng(3).random((16, 28, 28, 1)).astype(np.float32)
+    profile = _digit_profile(n_train=20_000)  # a cap above the 16 digits: all are used, 2 epochs of 2 steps
+    model = ip.load_or_train_digit_inpainter(profile, digits)
+    assert "Training the digit inpainter" in capsys.readouterr().out
+    assert model.inputs[0].shape[1:] == (28, 28, 1) and model.get_layer("enc2").output[0].shape[1] == 7
+    again = ip.load_or_train_digit_inpainter(profile, digits)
+    assert "Loaded the digit inpainter of run 'inpainter_digits': trained for 4 steps" in capsys.readouterr().out
+    for a, b in zip(model.get_weights(), again.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_the_digit_inpainter_says_what_shape_it_needs():
+    with pytest.raises(ValueError, match=r"x\[\.\.\., None\]"):
+        ip.load_or_train_digit_inpainter(_digit_profile(), np.zeros((16, 28, 28), np.float32))
+    with pytest.raises(ValueError, match="at least batch_size = 8 digits; got 4"):
+        ip.load_or_train_digit_inpainter(_digit_profile(), np.zeros((4, 28, 28, 1), np.float32))
+
+
+def test_the_digit_mask_pool_holds_both_large_holes():
+    pool = ip.digit_training_masks()
+    assert pool.shape == (2000, 28, 28, 1)
+    for kind in masks_module.LARGE_HOLE_KINDS:
+        hole = masks_module.large_hole(kind, 1)[0]
+        assert sum(np.array_equal(m, hole) for m in pool[1000:]) == 500

@@ -117,3 +117,15 @@ def test_accepts_tensors_without_importing_tensorflow() -> None:
     code = "import sys, course_utils.masks, course_utils.metrics; print('tensorflow' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_large_holes_hide_the_top_half_or_a_centre_square() -> None:
+    top = masks.large_hole("top half", 2)
+    assert top.shape == (2, 28, 28, 1) and top.dtype == np.float32
+    assert (top[:, :14] == 0).all() and (top[:, 14:] == 1).all()
+    centre = masks.large_hole("centre", 1)[0, ..., 0]
+    rows, cols = np.nonzero(centre == 0)
+    assert (rows.min(), rows.max(), cols.min(), cols.max()) == (6, 21, 6, 21)  # 16x16, centred
+    assert masks.hole_fraction(masks.large_hole("centre", 1, 56))[0] == pytest.approx(32**2 / 56**2)
+    with pytest.raises(ValueError, match="top half"):
+        masks.large_hole("bottom", 1)
