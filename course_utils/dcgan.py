@@ -29,11 +29,6 @@ LEARNING_RATE = 2e-4
 BETA_1 = 0.5
 
 
-
-
-
-
-
 def _check_model(name: str, model: Any) -> keras.Model:
     if not isinstance(model, keras.Model):
         raise TypeError(f"{name} must be a Keras model (e.g. from gan.build_{name}(...)); got {describe(model)}.")
@@ -136,8 +131,6 @@ def make_train_step(
         }
 
     return train_step
-
-
 
 
 class DCGAN(RunBacked):
@@ -246,16 +239,22 @@ class DCGAN(RunBacked):
 
 
 def load_or_train_generator(
-    profile: Any, *, data: Any = None, name: str = "dcgan_digits", verbose: bool = True
+    profile: Any, *, data: Any = None, name: str = "dcgan_digits", averaged: bool = True, verbose: bool = True
 ) -> keras.Model:
-    """The generator of lesson 06's run (from runs/), or of one trained now; lessons 07, 12 and 15.
+    """The generator of lesson 06's run (from runs/), or of one trained now; lessons 07, 12, 13, 15 and 16.
 
     A run that stopped early is continued to the profile's total for the data (``profile.n_train`` caps
     the number of images; a smaller dataset is used whole). A run whose models no longer match the profile
     (another width or latent size) is moved aside, never deleted, and a new one is trained. ``data`` defaults
-    to ``datasets.load_digits``. The generator returned holds the trained weights (the moving average is
-    ``DCGAN.averaged_generator``) and computes in float32, whatever precision it trained in.
+    to ``datasets.load_digits``. The generator returned holds the moving average of the trained weights
+    (``DCGAN.averaged_generator``: on the cpu profile's digits its samples score a far lower Digits-FID, see
+    ``benchmarks/dcgan_robustness.py``), or with ``averaged=False`` the weights of the last step. It computes
+    in float32, whatever precision it trained in.
     """
+    if not isinstance(averaged, bool):
+        raise TypeError(
+            f"averaged must be True (the weight average) or False (the last step's weights); got {describe(averaged)}."
+        )
     check_profile(profile, "n_train", "n_test", "batch_size", "gan_epochs", "max_steps", "width")
     n_images = training.images_used(profile, None if data is None else len(data.x_train))
     target = steps_per_run(n_images, profile.batch_size, profile.gan_epochs, max_steps=profile.max_steps)
@@ -279,4 +278,4 @@ def load_or_train_generator(
         plan=f"{profile.gan_epochs} epoch(s) at batch size {profile.batch_size}, width {profile.width}",
         verbose=verbose,
     )
-    return float32_copy(model.generator)
+    return float32_copy(model.averaged_generator if averaged else model.generator)

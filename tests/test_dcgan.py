@@ -235,7 +235,10 @@ def test_load_or_train_generator_returns_a_float32_copy_of_a_bfloat16_generator(
     trained = dcgan.DCGAN(profile, name="bf16")  # the run itself: bfloat16, restored from its checkpoint
     assert trained.step == 2 and trained.generator.get_layer("up0").compute_dtype == "bfloat16"
     z = gan.sample_noise(3, profile.latent_dim, seed=0)
-    np.testing.assert_allclose(generator(z), trained.generator(z), atol=0.05)
+    np.testing.assert_allclose(generator(z), trained.averaged_generator(z), atol=1e-6)  # the average: float32
+    last = dcgan.load_or_train_generator(profile, data=data, name="bf16", averaged=False, verbose=False)
+    assert {layer.dtype_policy.name for layer in last.layers} == {"float32"}
+    np.testing.assert_allclose(last(z), trained.generator(z), atol=0.05)
 
 
 def _squares(n: int):
@@ -270,19 +273,23 @@ def test_a_run_of_another_profile_is_moved_aside_not_deleted(runs_root, capsys) 
     assert generator.get_layer("up0").filters != dcgan.DCGAN(wide, name="wide_copy").generator.get_layer("up0").filters
 
 
-def test_the_generator_lessons_get_is_the_trained_one_and_the_average_is_kept_beside_it() -> None:
+def test_the_generator_lessons_get_is_the_weight_average_and_the_last_weights_are_kept_beside_it() -> None:
     profile = TINY.replace(batch_size=4, gan_epochs=2, n_train=8)
     generator = dcgan.load_or_train_generator(profile, data=_squares(8), name="averaged", verbose=False)
     model = dcgan.DCGAN(profile, name="averaged")
     assert model.step == 4 and int(model.ema.updates.numpy()) == 4
-    for returned, trained in zip(generator.get_weights(), model.generator.get_weights()):
+    for returned, average in zip(generator.get_weights(), model.averaged_generator.get_weights()):
+        np.testing.assert_array_equal(returned, average)
+    last = dcgan.load_or_train_generator(profile, data=_squares(8), name="averaged", averaged=False, verbose=False)
+    for returned, trained in zip(last.get_weights(), model.generator.get_weights()):
         np.testing.assert_array_equal(returned, trained)
-    average = model.averaged_generator.get_weights()
-    differs = [not np.array_equal(a, b) for a, b in zip(average, generator.get_weights())]
+    differs = [not np.array_equal(a, b) for a, b in zip(generator.get_weights(), last.get_weights())]
     assert any(differs)  # the average is not the last weights
     np.testing.assert_array_equal(model.samples(), model.generator(model.fixed_noise, training=False))
     averaged = model.averaged_generator(model.fixed_noise, training=False)
     np.testing.assert_array_equal(model.samples(averaged=True), averaged)
+    with pytest.raises(TypeError, match="averaged must be True"):
+        dcgan.load_or_train_generator(profile, data=_squares(8), name="averaged", averaged="yes")
 
 
 def test_the_seed_sets_the_initial_weights_without_setup() -> None:
