@@ -40,6 +40,7 @@ __all__ = [
     "rebuild_inpainter",
     "composite",
     "digit_training_masks",
+    "distillation_loss",
     "inpainting_loss",
     "load_or_train_digit_inpainter",
     "load_or_train_inpainter",
@@ -542,6 +543,39 @@ def inpainting_loss(
     return {"loss": loss, "hole": hole, "valid": valid, "tv": tv}
 
 
+#: Added to each photo's squared error before its logarithm is taken in :func:`distillation_loss`: errors
+#: below it (a PSNR above 80 dB) no longer count.
+DISTILL_EPSILON = 1e-8
+
+
+def distillation_loss(
+    images: Any, targets: Any, predictions: Any, masks: Any, *, valid_weight: float = VALID_WEIGHT
+) -> dict[str, tf.Tensor]:
+    """The loss of a network learning from a teacher's fills: ``{"loss", "log_mse", "hole", "valid", "tv"}``; lesson 10.
+
+    log_mse is the mean over photos of log(mean((1 − m)·(ŷ − t)²) + ε), with t the teacher's fill and
+    ε = :data:`DISTILL_EPSILON`: each photo counts by its *relative* error, as PSNR does, so a photo the
+    teacher fills almost exactly (a nearly flat one) must be filled almost exactly too, however little its
+    absolute error weighs. valid is the L1 error on the known pixels against the photo, as in
+    :func:`inpainting_loss`. loss = log_mse + valid_weight·valid. hole (the L1 error in the hole against the
+    teacher, averaged over all entries) and tv are reported, not minimised.
+    """
+    if isinstance(valid_weight, bool) or not isinstance(valid_weight, (int, float)) or valid_weight < 0:
+        raise ValueError(f"valid_weight must be a number >= 0; got {describe(valid_weight)}.")
+    images, targets = tf.cast(images, tf.float32), tf.cast(targets, tf.float32)
+    predictions, masks = tf.cast(predictions, tf.float32), tf.cast(masks, tf.float32)
+    reported = inpainting_loss(masks * images + (1.0 - masks) * targets, predictions, masks)
+    squared = tf.reduce_mean((1.0 - masks) * tf.square(predictions - targets), axis=[1, 2, 3])
+    log_mse = tf.reduce_mean(tf.math.log(squared + DISTILL_EPSILON))
+    return {
+        "loss": log_mse + valid_weight * reported["valid"],
+        "log_mse": log_mse,
+        "hole": reported["hole"],
+        "valid": reported["valid"],
+        "tv": reported["tv"],
+    }
+
+
 # --------------------------------------------------------------------------- training
 
 
@@ -557,8 +591,11 @@ def make_train_step(
     """A ``tf.function`` that updates the inpainter once on clean images in [0, 1] and their masks; lesson 10.
 
     The step zeroes the holes itself, so the model never sees the missing pixels. It returns the float32
-    scalars of :func:`inpainting_loss`. Under the ``mixed_float16`` policy the optimizer is wrapped in a
-    :class:`keras.optimizers.LossScaleOptimizer` (unless it already is).
+    scalars of :func:`inpainting_loss`. Called as ``train_step(images, masks, targets)`` with a teacher's
+    fills (:func:`make_training_dataset` with a ``teacher``), it minimises :func:`distillation_loss` instead,
+    which scores the hole against ``targets``: the network learns to fill as the teacher does (knowledge
+    distillation). ``hole_weight`` and ``tv_weight`` then play no part. Under the ``mixed_float16`` policy the
+    optimizer is wrapped in a :class:`keras.optimizers.LossScaleOptimizer` (unless it already is).
     """
     if not isinstance(model, keras.Model):
         raise TypeError(f"model must be a Keras model from build_inpainter(...); got {describe(model)}.")
@@ -580,13 +617,18 @@ def make_train_step(
     image_shape = tuple(model.inputs[0].shape[1:])
 
     @tf.function(jit_compile=jit_compile, reduce_retracing=True)
-    def train_step(images: tf.Tensor, masks: tf.Tensor) -> dict[str, tf.Tensor]:
+    def train_step(images: tf.Tensor, masks: tf.Tensor, targets: tf.Tensor | None = None) -> dict[str, tf.Tensor]:
         images, masks = step_inputs(images, masks, image_shape)
         with tf.GradientTape() as tape:
             predictions = model([images * masks, masks], training=True)
-            losses = inpainting_loss(
-                images, predictions, masks, hole_weight=hole_weight, valid_weight=valid_weight, tv_weight=tv_weight
-            )
+            if targets is None:
+                losses = inpainting_loss(
+                    images, predictions, masks, hole_weight=hole_weight, valid_weight=valid_weight, tv_weight=tv_weight
+                )
+            else:  # a teacher's fills (make_training_dataset(..., teacher=...)): the hole is scored against them
+                losses = distillation_loss(
+                    images, tf.cast(targets, tf.float32), predictions, masks, valid_weight=valid_weight
+                )
             scaled = optimizer.scale_loss(losses["loss"])  # the loss itself unless loss scaling is on
         grads = tape.gradient(scaled, model.trainable_variables)
         optimizer.apply_gradients(zip(grads, model.trainable_variables))
@@ -606,7 +648,7 @@ def step_inputs(images: Any, masks: Any, image_shape: tuple) -> tuple[tf.Tensor,
 
 
 def make_training_dataset(
-    images: Any, masks: Any, *, batch_size: int, seed: int = 0, augment: bool = False
+    images: Any, masks: Any, *, batch_size: int, seed: int = 0, augment: bool = False, teacher: Any = None
 ) -> tf.data.Dataset:
     """Shuffled batches of (image in [0, 1], mask), masks drawn anew from the pool for every pass; lesson 10.
 
@@ -614,6 +656,11 @@ def make_training_dataset(
     of any size; each epoch pairs every image with a different random mask. Incomplete batches are dropped.
     ``augment=True`` shows every photo in one of its eight orientations (:func:`augment_photos`), a quarter of
     them in grey, each time it comes round: the same photos look like more, different ones.
+
+    With a ``teacher`` (a :class:`course_utils.gaussian_prior.GaussianPrior`) every image is paired with one
+    mask of the pool, once, the teacher fills its hole, and the batches are triples (image, mask, teacher's
+    fill) for :func:`make_train_step`. Augmenting turns or greys the three together, which gives the teacher's
+    fill of the turned or grey pair exactly, because the prior treats every orientation and channel alike.
     """
     if not isinstance(augment, bool):
         raise TypeError(f"augment must be True or False; got {describe(augment)}.")
@@ -630,6 +677,8 @@ def make_training_dataset(
     if batch_size > len(array):
         raise ValueError(f"batch_size ({batch_size}) is larger than the number of images ({len(array)}).")
     seed = check_positive_int("seed", seed, minimum=0)
+    if teacher is not None:
+        return _teacher_dataset(array, pool, teacher, batch_size=batch_size, seed=seed, augment=augment)
     image_ds = tf.data.Dataset.from_tensor_slices(array).shuffle(len(array), seed=seed, reshuffle_each_iteration=True)
     if augment:
         image_ds = image_ds.batch(batch_size).map(augment_photos, num_parallel_calls=tf.data.AUTOTUNE).unbatch()
@@ -639,6 +688,30 @@ def make_training_dataset(
         .repeat()
     )
     return tf.data.Dataset.zip((image_ds, mask_ds)).batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+
+
+def _teacher_dataset(
+    images: np.ndarray, pool: np.ndarray, teacher: Any, *, batch_size: int, seed: int, augment: bool
+) -> tf.data.Dataset:
+    """Batches of (image, mask, teacher's fill): each image with one mask of the pool, filled once."""
+    if not callable(getattr(teacher, "fill", None)):
+        raise TypeError(
+            f"teacher must be a fitted prior with a fill(images, masks) method, such as "
+            f"gaussian_prior.GaussianPrior.fit(x_train); got {describe(teacher)}."
+        )
+    paired = pool[np.random.default_rng(seed).integers(0, len(pool), size=len(images))]
+    fills = teacher.fill(images, paired)
+    channels = images.shape[-1]
+    triples = tf.data.Dataset.from_tensor_slices((images, paired, fills))
+    ds = triples.shuffle(len(images), seed=seed, reshuffle_each_iteration=True).batch(batch_size, drop_remainder=True)
+    if augment:
+
+        def together(image: tf.Tensor, mask: tf.Tensor, fill: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+            stacked = _augment(tf.concat([image, fill, mask], axis=-1), grey_channels=(channels, channels))
+            return stacked[..., :channels], stacked[..., 2 * channels :], stacked[..., channels : 2 * channels]
+
+        ds = ds.map(together, num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
 
 
 #: The share of photos :func:`augment_photos` turns grey.
@@ -653,14 +726,24 @@ def augment_photos(images: Any) -> tf.Tensor:
     H = W, in a ``tf.data`` pipeline or eagerly (``tf.random.set_seed`` fixes the draws).
     """
     images = tf.convert_to_tensor(images, tf.float32)
+    return _augment(images, grey_channels=(images.shape[-1] or 1,))
+
+
+def _augment(images: tf.Tensor, *, grey_channels: tuple[int, ...]) -> tf.Tensor:
+    """augment_photos for a stack of channel groups: the first groups (their sizes) greyed, the rest only turned."""
+    images = tf.convert_to_tensor(images, tf.float32)
     if images.shape.rank != 4 or (images.shape[1] is not None and images.shape[1] != images.shape[2]):
         raise ValueError(f"augment_photos takes square photos shaped (N, H, H, C); got shape {tuple(images.shape)}.")
     draws = tf.random.uniform((tf.shape(images)[0], 4))
     flipped = tf.where((draws[:, 0] < 0.5)[:, None, None, None], tf.reverse(images, axis=[2]), images)
     turned = tf.where((draws[:, 1] < 0.5)[:, None, None, None], tf.transpose(flipped, [0, 2, 1, 3]), flipped)
     upside = tf.where((draws[:, 2] < 0.5)[:, None, None, None], tf.reverse(turned, axis=[1]), turned)
-    channels = images.shape[-1] or 1
-    grey = tf.repeat(tf.reduce_mean(upside, axis=-1, keepdims=True), channels, axis=-1)
+    parts, start = [], 0
+    for count in grey_channels:
+        group = upside[..., start : start + count]
+        parts.append(tf.repeat(tf.reduce_mean(group, axis=-1, keepdims=True), count, axis=-1))
+        start += count
+    grey = tf.concat([*parts, upside[..., start:]], axis=-1)
     return tf.where((draws[:, 3] < GREY_SHARE)[:, None, None, None], grey, upside)
 
 
@@ -758,27 +841,35 @@ def load_or_train_inpainter(
 ) -> keras.Model:
     """The U-Net lesson 10 trained (from runs/), or a new one trained with the profile's numbers; lessons 11, 12 and 16.
 
-    A run that stopped early is continued to the profile's total for the data (``profile.n_train`` caps
-    the number of images; a smaller dataset is used whole). A run whose model no longer matches the profile
-    (another width or image size) is moved aside, never deleted, and a new one is trained. ``data`` defaults
-    to ``datasets.load_natural_images`` with the profile's sizes. The model is returned computing in float32
-    (``runtime.float32_copy``), whatever precision it trained in.
+    It is trained as lesson 10 trains it: on augmented photos, with the hole scored against the fills of a
+    Gaussian prior learned from the same training photos (:class:`course_utils.gaussian_prior.GaussianPrior`),
+    for the profile's ``photo_inpaint_epochs``. A run that stopped early is continued to the profile's total
+    for the data (``profile.n_train`` caps the number of images; a smaller dataset is used whole). A run whose
+    model no longer matches the profile (another width or image size) is moved aside, never deleted, and a new
+    one is trained. ``data`` defaults to ``datasets.load_natural_images`` with the profile's sizes. The model is
+    returned computing in float32 (``runtime.float32_copy``), whatever precision it trained in.
     """
-    check_profile(profile, "n_train", "n_test", "batch_size", "inpaint_epochs", "image_size", "width", "max_steps")
+    check_profile(
+        profile, "n_train", "n_test", "batch_size", "photo_inpaint_epochs", "image_size", "width", "max_steps"
+    )
     n_images = training.images_used(profile, None if data is None else len(data.x_train))
-    target = steps_per_run(n_images, profile.batch_size, profile.inpaint_epochs, max_steps=profile.max_steps)
+    target = steps_per_run(n_images, profile.batch_size, profile.photo_inpaint_epochs, max_steps=profile.max_steps)
 
     def make_dataset() -> Any:
         nonlocal data
+        from course_utils.gaussian_prior import GaussianPrior
+
         if data is None:
             from course_utils.datasets import load_natural_images
 
             data = load_natural_images(
                 n_train=profile.n_train, n_test=profile.n_test, size=profile.image_size, verbose=verbose
             )
-        images = data.x_train[:n_images]
+        images = _as_numpy(data.x_train[:n_images])
+        images = images.astype(np.float32) / 255.0 if images.dtype == np.uint8 else images.astype(np.float32)
         pool = training_masks(min(len(images), 3000), images.shape[1], seed=1)
-        return make_training_dataset(images, pool, batch_size=profile.batch_size, augment=True)
+        teacher = GaussianPrior.fit(images)
+        return make_training_dataset(images, pool, batch_size=profile.batch_size, augment=True, teacher=teacher)
 
     inpainter = training.load_or_train(
         lambda: Inpainter(profile, name=name),
@@ -786,7 +877,8 @@ def load_or_train_inpainter(
         target=target,
         make_dataset=make_dataset,
         what="the inpainter",
-        plan=f"{profile.inpaint_epochs} epoch(s) at batch size {profile.batch_size}, width {profile.width}",
+        plan=f"{profile.photo_inpaint_epochs} epoch(s) at batch size {profile.batch_size}, width {profile.width}, "
+        "taught by a Gaussian prior",
         verbose=verbose,
     )
     return float32_copy(inpainter.model)

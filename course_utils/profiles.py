@@ -28,7 +28,8 @@ class Profile:
     batch_size: int
     classifier_epochs: int  #: lesson 03's CNN classifier
     gan_epochs: int  #: DCGAN and its stabilised variants (lessons 06, 08)
-    inpaint_epochs: int  #: CNN inpainters (lessons 10, 12, 15)
+    inpaint_epochs: int  #: CNN inpainters of digits (lessons 12, 15) and lesson 10's first, plain U-Net (half of it)
+    photo_inpaint_epochs: int  #: lesson 10's photo inpainter, taught by a Gaussian prior (loaded by lessons 11, 16)
     finetune_steps: int  #: steps of each adversarial fine-tuning run of lesson 10's inpainter (lesson 11)
     toy_steps: int  #: steps of the 1-D toy GAN (lesson 04)
     latent_steps: int  #: optimisation steps of a latent-space search (lesson 12)
@@ -100,6 +101,7 @@ PROFILES: dict[str, Profile] = {
         classifier_epochs=1,
         gan_epochs=1,
         inpaint_epochs=1,
+        photo_inpaint_epochs=1,
         finetune_steps=4,
         toy_steps=50,
         latent_steps=5,
@@ -130,6 +132,7 @@ PROFILES: dict[str, Profile] = {
         classifier_epochs=5,
         gan_epochs=10,
         inpaint_epochs=1,  # one pass over 20,000 photos, 156 steps (benchmarks/README.md has the time it takes)
+        photo_inpaint_epochs=4,  # 624 steps: where the taught U-Net passes the classical methods (benchmarks/README.md)
         finetune_steps=50,
         toy_steps=2_000,
         latent_steps=200,
@@ -163,6 +166,7 @@ PROFILES: dict[str, Profile] = {
         classifier_epochs=10,
         gan_epochs=50,
         inpaint_epochs=40,
+        photo_inpaint_epochs=40,
         finetune_steps=1_000,
         toy_steps=5_000,
         latent_steps=500,

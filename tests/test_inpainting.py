@@ -272,7 +272,7 @@ def test_training_dataset_pairs_images_with_pool_masks():
 def _profile(**changes):
     knobs = dict(
         image_size=16, width=4, max_steps=None, jit_compile=False, n_train=16, n_test=4, batch_size=8, inpaint_epochs=2,
-        mixed_precision=None,
+        photo_inpaint_epochs=2, mixed_precision=None,
     )
     knobs.update(changes)
     return SimpleNamespace(**knobs)
