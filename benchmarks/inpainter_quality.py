@@ -1,15 +1,19 @@
 """Held-out quality of lesson 10's inpainters against training wall time, next to the classical methods.
 
-Three designs train in the same run, interleaved in chunks of steps so that a busy machine slows them alike:
+Four designs train in the same run, interleaved in chunks of steps so that a busy machine slows them alike:
 ``plain`` (the partial-convolution U-Net), ``fill`` (the same U-Net correcting the smooth fill of
-``inpainting.SmoothFill``, ``start_from_fill=True``) and ``fill+aug`` (that, on flipped, turned and grey copies of
-the photos, as lesson 10 trains it). At a few checkpoints each design's composites of held-out photos are scored
+``inpainting.SmoothFill``, ``start_from_fill=True``), ``fill+aug`` (that, on flipped, turned and grey copies of
+the photos) and ``fill+aug+teacher`` (that, learning the hole from the fills of a Gaussian prior learned from
+the training photos, ``gaussian_prior.GaussianPrior``, as lesson 10 trains it; fitting the prior and filling the
+training photos count in its seconds). At a few checkpoints each design's composites of held-out photos are scored
 (mean PSNR and hole L1 per mask kind, the same masks for every method) against its training seconds so far. The
-classical methods (Telea, Navier-Stokes, biharmonic, mean fill) and the smooth fill alone are scored once, on the
-same photos and masks. Data and sizes are the cpu profile's, in float32 (``--bf16`` trains in mixed_bfloat16).
+classical methods (Telea, Navier-Stokes, biharmonic, mean fill), the smooth fill alone and the Gaussian prior
+alone are scored once, on the same photos and masks. Data and sizes are the cpu profile's, in float32
+(``--bf16`` trains in mixed_bfloat16).
 
     python benchmarks/inpainter_quality.py
     python benchmarks/inpainter_quality.py --quick     # 60 steps, 300 held-out photos
+    python benchmarks/inpainter_quality.py --designs fill+aug+teacher   # only lesson 10's design
 """
 
 from __future__ import annotations
@@ -27,7 +31,13 @@ if __package__ in (None, ""):
 from benchmarks import common  # noqa: E402
 
 NAME = "inpainter_quality"
-DESIGNS = {"plain": (False, False), "fill": (True, False), "fill+aug": (True, True)}  # (start_from_fill, augment)
+#: (start_from_fill, augment, teacher)
+DESIGNS = {
+    "plain": (False, False, False),
+    "fill": (True, False, False),
+    "fill+aug": (True, True, False),
+    "fill+aug+teacher": (True, True, True),
+}
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
@@ -39,6 +49,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--chunk", type=int, default=20, help="steps per design before switching to the next")
     parser.add_argument("--bf16", action="store_true", help="train in mixed_bfloat16 where the CPU has it")
     parser.add_argument("--quick", action="store_true", help="60 steps, 300 held-out photos")
+    parser.add_argument(
+        "--designs", nargs="+", choices=list(DESIGNS), default=list(DESIGNS), help="train only these designs"
+    )
     parser.add_argument("--tiny", action="store_true", help="test sizes: seconds, meaningless numbers")
     args = parser.parse_args(argv)
 
@@ -47,12 +60,13 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     import numpy as np
 
     from course_utils import baselines, datasets, inpainting, masks, metrics
+    from course_utils.gaussian_prior import GaussianPrior
     from course_utils.profiles import PROFILES
     from course_utils.runtime import float32_copy, training_precision
 
     profile = PROFILES["cpu"]
     n_train, n_test, width, batch = profile.n_train, profile.n_test, profile.width, profile.batch_size
-    steps = args.steps or inpainting.steps_per_run(n_train, batch, profile.inpaint_epochs)
+    steps = args.steps or inpainting.steps_per_run(n_train, batch, profile.photo_inpaint_epochs)
     n_eval, checkpoints, chunk = args.n_eval, args.checkpoints, args.chunk
     if args.quick:
         steps, n_eval = 60, 300
@@ -83,15 +97,27 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         {kind: inpainting.SmoothFill()((x_test * m, m)).numpy() for kind, m in test_masks.items()}
     )
 
+    start = time.perf_counter()
+    prior = GaussianPrior.fit(x_train)
+    prior_seconds = time.perf_counter() - start
+    learned_alone = {"gaussian prior": score({kind: prior.fill(x_test, m) for kind, m in test_masks.items()})}
+
     runs: dict[str, dict[str, Any]] = {}
-    for name, (start_from_fill, augment) in DESIGNS.items():
+    for name in args.designs:
+        start_from_fill, augment, teacher = DESIGNS[name]
         keras.utils.set_random_seed(0)
         with training_precision("mixed_bfloat16" if args.bf16 else None):
             model = inpainting.build_inpainter(image_size=32, width=width, depth=3, start_from_fill=start_from_fill)
             optimizer = keras.optimizers.Adam(inpainting.LEARNING_RATE)
-        dataset = inpainting.make_training_dataset(x_train, pool, batch_size=batch, augment=augment).repeat()
+        start = time.perf_counter()
+        dataset = inpainting.make_training_dataset(
+            x_train, pool, batch_size=batch, augment=augment, teacher=prior if teacher else None
+        ).repeat()
+        seconds = time.perf_counter() - start + (prior_seconds if teacher else 0.0)
         step = inpainting.make_train_step(model, optimizer)
-        runs[name] = {"model": model, "step": step, "batches": iter(dataset), "seconds": 0.0, "done": 0, "points": []}
+        runs[name] = {
+            "model": model, "step": step, "batches": iter(dataset), "seconds": seconds, "done": 0, "points": []
+        }
     marks = sorted({max(1, round(steps * (i + 1) / checkpoints)) for i in range(checkpoints)})
     for mark in marks:
         while any(run["done"] < mark for run in runs.values()):
@@ -122,12 +148,14 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "batch_size": batch,
         "precision": "mixed_bfloat16" if args.bf16 else "float32",
         "classical": classical,
+        "learned_without_training_steps": learned_alone,
+        "prior_fit_seconds": round(prior_seconds, 1),
         "best_classical_by_hole_l1": best,
         "designs": {name: run["points"] for name, run in runs.items()},
     }
     headers = ["method", "steps", "train s", *(f"{kind} {m}" for kind in masks.KINDS for m in ("PSNR", "L1"))]
     rows = []
-    for method, kinds in classical.items():
+    for method, kinds in {**classical, **learned_alone}.items():
         rows.append(
             [method, "-", "-", *(v for kind in masks.KINDS for v in (kinds[kind]["psnr"], kinds[kind]["hole_l1"]))]
         )
@@ -142,7 +170,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                 ]
             )
     table = common.format_table(headers, rows)
-    final = {name: run["points"][-1] for name, run in runs.items()}
+    final = {name: run["points"][-1] for name, run in runs.items()} | {
+        name: {"steps": 0, **kinds} for name, kinds in learned_alone.items()
+    }
     verdicts = []
     for name, point in final.items():
         wins = [
