@@ -169,3 +169,18 @@ def test_a_train_step_with_a_teachers_fills_minimises_the_distillation_loss():
     for _ in range(3):
         step(photos, masks, teacher)
     assert any(np.abs(a - w.numpy()).max() > 0 for a, w in zip(before, model.trainable_variables))
+
+
+def test_a_taught_train_step_runs_under_the_gpu_profiles_mixed_float16_and_xla():
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        keras.utils.set_random_seed(0)
+        photos, masks = _photos(4, 16), masks_module.make_masks("boxes", 4, 16)
+        teacher = GaussianPrior.fit(_photos(40, 16, seed=12)).fill(photos, masks)
+        model = ip.build_inpainter(image_size=16, width=4, depth=2)
+        step = ip.make_train_step(model, keras.optimizers.Adam(1e-3), jit_compile=True)
+        for _ in range(2):
+            losses = step(photos, masks, teacher)
+            assert all(np.isfinite(float(v)) and v.dtype == tf.float32 for v in losses.values())
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
