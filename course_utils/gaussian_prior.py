@@ -135,6 +135,10 @@ class GaussianPrior:
         ``images`` (N, side, side, C) may hold anything in the hole (only the known pixels are read);
         the result keeps the known pixels and holds the prior's guess, clipped to [0, 1], in the hole.
         """
+        return self._conditional(images, masks)
+
+    def _conditional(self, images: Any, masks: Any, seed: Any = None) -> tf.Tensor:
+        """The conditional mean of the hole given the known pixels, plus a draw of its spread with a ``seed``."""
         images = tf.cast(images, tf.float64)
         masks = tf.cast(masks, tf.float64)
         n, pixels = tf.shape(images)[0], self.side * self.side
@@ -149,7 +153,11 @@ class GaussianPrior:
         q_hh = tf.gather(rows, order, axis=2, batch_dims=1)
         system = q_hh * real[:, :, None] * real[:, None, :] + tf.linalg.diag(1.0 - real)
         rhs = -tf.matmul(rows, centred) * real[..., None]  # −Q_HK (x_K − μ), zero on the padding
-        solved = tf.linalg.cholesky_solve(tf.linalg.cholesky(system), rhs)
+        factor = tf.linalg.cholesky(system)  # Q_HH = L·Lᵀ (the identity on the padding)
+        solved = tf.linalg.cholesky_solve(factor, rhs)
+        if seed is not None:  # e = L⁻ᵀ z has covariance (L·Lᵀ)⁻¹ = Q_HH⁻¹, the hole's conditional covariance
+            z = tf.random.stateless_normal(tf.shape(rhs), seed=seed, dtype=tf.float64) * real[..., None]
+            solved += tf.linalg.triangular_solve(factor, z, lower=True, adjoint=True)
         batch = tf.broadcast_to(tf.range(n)[:, None], tf.shape(order))
         guess = tf.scatter_nd(tf.stack([batch, order], axis=-1), solved, tf.shape(centred))
         filled = tf.reshape(centred + guess * hole[..., None] + self.mean, tf.shape(images))
@@ -157,6 +165,21 @@ class GaussianPrior:
 
     def fill(self, images: Any, masks: Any, *, batch_size: int = 128) -> np.ndarray:
         """Fill the holes of photos (N, side, side, C) in [0, 1]: known pixels kept, the hole guessed; lesson 10."""
+        return self._batched(images, masks, batch_size, seed=None)
+
+    def sample(self, images: Any, masks: Any, *, seed: int = 0, batch_size: int = 128) -> np.ndarray:
+        """Fill the holes with a random draw from the prior, given the known pixels, not its mean; lessons 10-11.
+
+        The hole is drawn from the Gaussian the model believes in: mean :meth:`fill`'s guess, covariance
+        Q_HH⁻¹ (Q the precision matrix), each channel on its own, as the model treats them. The guess is the
+        best in mean squared error; a draw has the spread of a real photo instead (and, if the photos were
+        this Gaussian, twice the guess's expected squared error). Clipped to [0, 1]; the same ``seed`` gives
+        the same draws.
+        """
+        seed = check_positive_int("seed", seed, minimum=0)
+        return self._batched(images, masks, batch_size, seed=seed)
+
+    def _batched(self, images: Any, masks: Any, batch_size: Any, *, seed: int | None) -> np.ndarray:
         photos = _check_photos("images", images)
         if photos.shape[1] != self.side:
             raise ValueError(
@@ -169,9 +192,10 @@ class GaussianPrior:
         # Photos with holes of similar size share a batch: a batch solves systems as large as its largest hole.
         order = np.argsort((masks == 0).sum(axis=(1, 2, 3)), kind="stable")
         out = np.empty(photos.shape, np.float32)
-        for start in range(0, len(order), batch_size):
+        for number, start in enumerate(range(0, len(order), batch_size)):
             part = order[start : start + batch_size]
-            out[part] = self.fill_tensor(photos[part], masks[part]).numpy()
+            draw = None if seed is None else tf.constant([seed, number], tf.int64)
+            out[part] = self._conditional(photos[part], masks[part], draw).numpy()
         return out
 
     def __repr__(self) -> str:

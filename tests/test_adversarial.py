@@ -241,3 +241,43 @@ def test_the_warm_up_trains_only_the_discriminator():
     assert not all(np.array_equal(a, b) for a, b in zip(before_d, discriminator.get_weights()))
     with pytest.raises(TypeError, match="AdversarialInpainter"):
         adversarial.warm_up_discriminator(object(), dataset, steps=1)
+
+
+def test_a_discriminator_that_sees_the_mask_gets_it_and_the_hole_is_scored_against_a_teachers_fill():
+    g, _ = _models()
+    d = adversarial.build_patch_discriminator(image_size=16, width=4, n_layers=2, sees_mask=True)
+    assert tuple(d.inputs[0].shape[1:]) == (16, 16, 4)
+    rng = np.random.default_rng(2)
+    images = rng.random((4, 16, 16, 3)).astype(np.float32)
+    targets = rng.random((4, 16, 16, 3)).astype(np.float32)
+    masks = _masks(4, 16)
+    predictions = g([images * masks, masks]).numpy()
+    filled = masks * images + (1 - masks) * predictions
+    real = tf.reshape(d(np.concatenate([images, masks], -1)), [-1])
+    fake = tf.reshape(d(np.concatenate([filled, masks], -1)), [-1])
+    wanted = masks * images + (1 - masks) * targets  # the photo where known, the teacher's fill in the hole
+    rec = float(inpainting.inpainting_loss(wanted, predictions, masks)["loss"])
+    step = adversarial.make_adversarial_train_step(
+        g, d, keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3), adv_weight=0.3
+    )
+    losses = step(images, masks, targets)
+    np.testing.assert_allclose(float(losses["rec_loss"]), rec, rtol=1e-4)
+    np.testing.assert_allclose(float(losses["d_loss"]), float(gan.discriminator_loss(real, fake)), rtol=1e-4)
+    np.testing.assert_allclose(float(losses["adv_loss"]), float(gan.generator_loss(fake)), rtol=1e-4)
+    np.testing.assert_allclose(float(losses["g_loss"]), rec + 0.3 * float(gan.generator_loss(fake)), rtol=1e-4)
+    two_extra = adversarial.build_patch_discriminator(image_size=16, channels=5, width=4, n_layers=2)
+    with pytest.raises(ValueError, match="sees_mask=True"):
+        adversarial.make_adversarial_train_step(g, two_extra, keras.optimizers.Adam(), keras.optimizers.Adam())
+    with pytest.raises(TypeError, match="sees_mask must be True or False"):
+        adversarial.build_patch_discriminator(image_size=16, width=4, n_layers=2, sees_mask="yes")
+
+
+def test_the_warm_up_takes_batches_with_a_teachers_fills_and_a_discriminator_that_sees_the_mask():
+    inpainter = inpainting.build_inpainter(image_size=16, width=4, depth=2, start_from_fill=True)
+    discriminator = adversarial.build_patch_discriminator(image_size=16, width=4, n_layers=2, sees_mask=True)
+    trainer = type("Trainer", (), {})()
+    trainer.model, trainer.discriminator, trainer.d_opt = inpainter, discriminator, keras.optimizers.Adam(5e-3)
+    images = np.random.default_rng(0).uniform(0, 1, (8, 16, 16, 3)).astype(np.float32)
+    dataset = [(images, _masks(8, 16), images)]
+    logs = adversarial.warm_up_discriminator(trainer, dataset, steps=12, progress=False)
+    assert logs["d_loss"][-1] < logs["d_loss"][0] and logs["real"][-1] > logs["fake"][-1]

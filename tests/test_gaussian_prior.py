@@ -184,3 +184,55 @@ def test_a_taught_train_step_runs_under_the_gpu_profiles_mixed_float16_and_xla()
             assert all(np.isfinite(float(v)) and v.dtype == tf.float32 for v in losses.values())
     finally:
         keras.mixed_precision.set_global_policy("float32")
+
+
+def _small_prior(side: int = 4, scale: float = 0.002) -> GaussianPrior:
+    """A random prior with a small spread around 0.5, so that clipping to [0, 1] never matters."""
+    rng = np.random.default_rng(11)
+    basis = rng.normal(size=(side * side, side * side))
+    return GaussianPrior(0.5, scale * (basis @ basis.T / side**2 + 0.1 * np.eye(side * side)), ridge=1e-4)
+
+
+def test_a_sample_has_the_conditional_mean_and_covariance():
+    side, n = 4, 4000
+    prior = _small_prior(side)
+    photo = np.full((1, side, side, 3), 0.5, np.float32) + np.linspace(-0.05, 0.05, side)[None, :, None, None]
+    mask = np.ones((1, side, side, 1), np.float32)
+    mask[0, 1:3, 1:4] = 0.0
+    photos, masks = np.repeat(photo, n, axis=0).astype(np.float32), np.repeat(mask, n, axis=0)
+    drawn = prior.sample(photos, masks, seed=3)
+    hole = mask.ravel() == 0
+    values = drawn.reshape(n, -1, 3)[:, hole].astype(np.float64)  # (n, hole pixels, channels)
+    np.testing.assert_allclose(values.mean(axis=0), prior.fill(photo, mask).reshape(-1, 3)[hole], atol=2e-3)
+    expected = np.linalg.inv(prior.precision[np.ix_(hole, hole)])  # Q_HH⁻¹
+    for channel in range(3):
+        np.testing.assert_allclose(np.cov(values[:, :, channel].T), expected, atol=0.06 * expected.max())
+    across = np.corrcoef(values[:, 0, 0], values[:, 0, 1])[0, 1]
+    assert abs(across) < 0.06  # the model draws each channel on its own
+    np.testing.assert_array_equal(drawn[masks[..., 0] == 1], photos[masks[..., 0] == 1])
+
+
+def test_a_sample_costs_twice_the_squared_error_of_the_mean_on_gaussian_photos():
+    side, n = 4, 3000
+    prior = _small_prior(side)
+    rng = np.random.default_rng(5)
+    sigma = np.linalg.inv(prior.precision)  # the model's covariance, ridge included
+    flat = rng.multivariate_normal(np.full(side * side, 0.5), sigma, size=(n, 3))  # (n, channels, pixels)
+    photos = np.moveaxis(flat, 1, -1).reshape(n, side, side, 3).astype(np.float32)
+    masks = _masks(n, side, seed=6)
+    hole = masks[..., 0] == 0
+    guess_error = np.mean((prior.fill(photos, masks)[hole] - photos[hole]) ** 2)
+    draw_error = np.mean((prior.sample(photos, masks, seed=1)[hole] - photos[hole]) ** 2)
+    assert draw_error / guess_error == pytest.approx(2.0, rel=0.08)
+
+
+def test_samples_are_reproducible_and_checked():
+    photos, masks = _photos(6), _masks(6)
+    prior = GaussianPrior.fit(_photos(50, seed=5))
+    first = prior.sample(photos, masks, seed=2)
+    np.testing.assert_array_equal(first, prior.sample(photos, masks, seed=2))
+    assert not np.array_equal(first, prior.sample(photos, masks, seed=3))
+    np.testing.assert_array_equal(first[0], photos[0])  # no hole, nothing drawn
+    assert first.min() >= 0 and first.max() <= 1
+    with pytest.raises(ValueError, match="seed"):
+        prior.sample(photos, masks, seed=-1)
