@@ -156,8 +156,8 @@ class GaussianPrior:
         factor = tf.linalg.cholesky(system)  # Q_HH = L·Lᵀ (the identity on the padding)
         solved = tf.linalg.cholesky_solve(factor, rhs)
         if seed is not None:  # e = L⁻ᵀ z has covariance (L·Lᵀ)⁻¹ = Q_HH⁻¹, the hole's conditional covariance
-            z = tf.random.stateless_normal(tf.shape(rhs), seed=seed, dtype=tf.float64) * real[..., None]
-            solved += tf.linalg.triangular_solve(factor, z, lower=True, adjoint=True)
+            z = tf.random.stateless_normal(tf.shape(rhs)[:2], seed=seed, dtype=tf.float64) * real
+            solved += tf.linalg.triangular_solve(factor, z[..., None], lower=True, adjoint=True)  # every channel
         batch = tf.broadcast_to(tf.range(n)[:, None], tf.shape(order))
         guess = tf.scatter_nd(tf.stack([batch, order], axis=-1), solved, tf.shape(centred))
         filled = tf.reshape(centred + guess * hole[..., None] + self.mean, tf.shape(images))
@@ -171,10 +171,12 @@ class GaussianPrior:
         """Fill the holes with a random draw from the prior, given the known pixels, not its mean; lessons 10-11.
 
         The hole is drawn from the Gaussian the model believes in: mean :meth:`fill`'s guess, covariance
-        Q_HH⁻¹ (Q the precision matrix), each channel on its own, as the model treats them. The guess is the
-        best in mean squared error; a draw has the spread of a real photo instead (and, if the photos were
-        this Gaussian, twice the guess's expected squared error). Clipped to [0, 1]; the same ``seed`` gives
-        the same draws.
+        Q_HH⁻¹ (Q the precision matrix) in every channel. The model learned one covariance for all channels and
+        says nothing of how they go together; the draw gives them the same deviation from the guess, because
+        the channels of a photo rise and fall together (independent draws would paint colour noise on grey
+        photos). The guess is the best in mean squared error; a draw has the spread of a real photo instead
+        (and, if the photos were this Gaussian, twice the guess's expected squared error in every channel).
+        Clipped to [0, 1]; the same ``seed`` gives the same draws.
         """
         seed = check_positive_int("seed", seed, minimum=0)
         return self._batched(images, masks, batch_size, seed=seed)
