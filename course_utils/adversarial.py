@@ -478,7 +478,8 @@ def hole_kid(
     A distance between two *distributions*, not a score per image: Blau & Michaeli's perception axis. The
     features of :func:`hole_features` are scaled so that the real ones have unit variance in each half
     (level, Laplacian), then compared by ``evaluation.kid_from_features``. Use different photos for ``real``
-    and ``fills`` (two halves of a held-out set) and measure real against real for the floor.
+    and ``fills`` (two halves of a held-out set) and measure real against real for the floor. The std says
+    something only with a ``subset_size`` smaller than both sets: subsets as large as the sets are the sets.
     """
     from course_utils.evaluation import kid_from_features
 

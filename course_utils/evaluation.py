@@ -183,9 +183,10 @@ def kid_from_features(
 ) -> tuple[float, float]:
     """KID: mean and std over random subsets of the unbiased MMD^2 with kernel (x.y/d + 1)^3; lesson 07.
 
-    Each subset draws ``subset_size`` rows (fewer when a set is smaller) from each set without replacement.
-    Unbiased means the average over many draws is 0 when both sets come from the same distribution, so a
-    single estimate can be slightly negative.
+    Each subset draws ``subset_size`` rows (fewer when a set is smaller) from each set without replacement,
+    so with a ``subset_size`` as large as both sets every subset is the whole set and the std is 0: an error
+    bar needs smaller subsets. Unbiased means the average over many draws is 0 when both sets come from the
+    same distribution, so a single estimate can be slightly negative.
     """
     f1 = _features("features1", features1)
     f2 = _features("features2", features2)
